@@ -1,0 +1,5 @@
+"""``python -m rivetctl``."""
+
+from rivetctl.cli import console_main
+
+console_main()

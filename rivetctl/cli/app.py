@@ -1,0 +1,204 @@
+"""The ``rivetctl`` root command: global options, command registration, and ``main()`` — the one place
+where exceptions become a one-line message and a documented exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Annotated, Any
+
+import typer
+
+from rivetctl import __version__
+from rivetctl.cli.context import CliContext, GlobalOptions
+
+HELP = """Explore and call RivetKit actors: stateless calls, live connections, event tails and a REPL.
+
+Examples:
+
+  rivetctl call counter my-counter increment 5
+
+  rivetctl watch chatRoom general newMessage
+
+  rivetctl -e http://default:TOKEN@127.0.0.1:6420 actors counter
+"""
+
+app = typer.Typer(
+    name="rivetctl",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+@dataclass
+class Streams:
+    """Injected I/O for in-process runs (tests); real streams otherwise."""
+
+    env: Mapping[str, str] | None = None
+    stdin: IO[str] | None = None
+    stdout: IO[str] | None = None
+    stderr: IO[str] | None = None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rivetctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "-e",
+            "--endpoint",
+            help="Engine endpoint, [http(s)://][NAMESPACE[:TOKEN]@]HOST[:PORT] "
+            "[env: RIVET_ENDPOINT, RIVET_ENGINE; default http://127.0.0.1:6420].",
+            show_default=False,
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("-n", "--namespace", help="Namespace [env: RIVET_NAMESPACE; default default].")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Engine token [env: RIVET_TOKEN]. Never printed.", show_default=False)
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Wire encoding: json, cbor or bare [env: RIVETCTL_ENCODING; default bare]."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Config profile to use [env: RIVETCTL_PROFILE].")
+    ] = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", help="Output: auto, table, json, jsonl, yaml or raw (auto: table on a terminal, else json)."
+        ),
+    ] = "auto",
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds to wait for an answer (or for watch, overall).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable."),
+    ] = None,
+    params: Annotated[
+        str | None, typer.Option("--params", help="Connection params as JSON or @file [env: RIVETCTL_PARAMS].")
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("-v", "--verbose", count=True, help="-v timing, -vv frames, -vvv raw bytes (secrets redacted).")
+    ] = 0,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+    cacert: Annotated[str | None, typer.Option("--cacert", help="CA bundle file for TLS verification.")] = None,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    from rivetctl.output.render import MODES
+
+    if output not in MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(MODES)}", param_hint="-o/--output")
+    streams = ctx.obj if isinstance(ctx.obj, Streams) else Streams()
+    opts = GlobalOptions(
+        endpoint=endpoint,
+        namespace=namespace,
+        token=token,
+        encoding=encoding,
+        profile=profile,
+        output=output,
+        timeout=timeout,
+        verbose=verbose,
+        no_color=no_color,
+        params=list(param or []),
+        params_json=params,
+        insecure=insecure,
+        cacert=cacert,
+        traceback=traceback,
+    )
+    ctx.obj = CliContext(opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr)
+
+
+def _register() -> None:
+    from rivetctl.cli.commands import register
+
+    register(app)
+
+
+_register()
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    from typer._click.exceptions import ClickException, Exit as ClickExit, Abort as ClickAbort
+
+    from rivetctl.cli import exits
+
+    err = stderr or sys.stderr
+    args = list(sys.argv[1:] if argv is None else argv)
+    streams = Streams(env=env, stdin=stdin, stdout=stdout, stderr=stderr)
+    show_tb = "--traceback" in args
+    json_errors = _wants_json(args)
+    try:
+        result: Any = app(args=args, prog_name="rivetctl", standalone_mode=False, obj=streams)
+        return int(result) if isinstance(result, int) else 0
+    except ClickExit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except ClickException as exc:
+        exc.show(file=err)
+        return int(exits.Exit.USAGE)
+    except (ClickAbort, typer.Abort, KeyboardInterrupt):
+        err.write("rivetctl: interrupted\n")
+        return int(exits.Exit.INTERRUPTED)
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        return 0
+    except Exception as exc:
+        if show_tb:
+            import traceback
+
+            traceback.print_exc(file=err)
+        code = exits.exit_code(exc)
+        if json_errors:
+            from rivetctl.output.render import dumps
+
+            (stdout or sys.stdout).write(dumps(exits.error_document(exc)) + "\n")
+        err.write(f"rivetctl: {exits.message(exc)}\n")
+        return int(code)
+
+
+def _wants_json(args: list[str]) -> bool:
+    for i, arg in enumerate(args):
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            return args[i + 1] in ("json", "jsonl")
+        if arg.startswith("--output=") or (arg.startswith("-o") and len(arg) > 2):
+            return arg.split("=", 1)[-1].removeprefix("-o") in ("json", "jsonl")
+    return False
+
+
+def _silence_broken_pipe() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

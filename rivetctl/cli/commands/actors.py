@@ -1,0 +1,148 @@
+"""``get``, ``create``, ``destroy``, ``sleep`` and ``actors``: actor records from the engine API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from rivetctl.cli.commands.params import Input, Key, Name, Region
+from rivetctl.cli.runner import cli_context, lookup, run
+
+GET_EPILOG = """Examples:
+
+  rivetctl get counter my-counter
+
+  rivetctl get counter @ACTOR_ID -o json
+
+Exits 4 when there is no such actor.
+"""
+CREATE_EPILOG = """Examples:
+
+  rivetctl create withInput game-1 --input '{"mode":"tournament"}'
+
+Exits 5 (naming the existing actor id) when an actor with that key exists.
+"""
+DESTROY_EPILOG = """Example:
+
+  rivetctl destroy counter my-counter
+"""
+SLEEP_EPILOG = """Example:
+
+  rivetctl sleep counter my-counter
+"""
+ACTORS_EPILOG = """Examples:
+
+  rivetctl actors
+
+  rivetctl actors counter --limit 20
+
+  rivetctl actors counter --all --include-destroyed -o jsonl
+"""
+
+ACTOR_COLUMNS = ("actor_id", "key", "status", "created", "started", "slept", "datacenter")
+
+
+def get(ctx: typer.Context, name: Name, key: Key) -> None:
+    """Show an actor if it exists: id, key, status and timestamps."""
+    from rivetctl.cli.args import parse_address
+
+    cli = cli_context(ctx)
+    address = parse_address(name, key)
+
+    async def body(client: Any) -> Any:
+        return await lookup(client, address)
+
+    info = run(cli, body)
+    cli.output.record(info.to_dict(), title=f"{name} actor")
+
+
+def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region: Region = None) -> None:
+    """Create a new actor; fails if one with that key exists."""
+    from rivetctl.cli.args import parse_address, parse_json_option
+    from rivetctl.errors import ConfigError
+
+    cli = cli_context(ctx)
+    address = parse_address(name, key)
+    if address.actor_id is not None:
+        raise ConfigError("create needs a key, not an actor id")
+    value = parse_json_option(input, "--input") if input is not None else None
+
+    async def body(client: Any) -> Any:
+        await client._check_name(name)
+        return await client.engine.create_actor(
+            name, address.key, input=value, has_input=input is not None, region=region
+        )
+
+    info = run(cli, body)
+    cli.output.record(info.to_dict(), title=f"created {name} actor")
+
+
+def destroy(ctx: typer.Context, name: Name, key: Key) -> None:
+    """Destroy an actor (its state is deleted)."""
+    from rivetctl.cli.args import parse_address
+
+    cli = cli_context(ctx)
+    address = parse_address(name, key)
+
+    async def body(client: Any) -> Any:
+        info = await lookup(client, address)
+        await client.engine.destroy_actor(info.actor_id)
+        return info
+
+    info = run(cli, body)
+    cli.output.record({"actor_id": info.actor_id, "destroyed": True})
+
+
+def sleep(ctx: typer.Context, name: Name, key: Key) -> None:
+    """Put an actor to sleep now (it wakes on the next request)."""
+    from rivetctl.cli.args import parse_address
+
+    cli = cli_context(ctx)
+    address = parse_address(name, key)
+
+    async def body(client: Any) -> Any:
+        info = await lookup(client, address)
+        await client.engine.sleep_actor(info.actor_id)
+        return info
+
+    info = run(cli, body)
+    cli.output.record({"actor_id": info.actor_id, "sleeping": True})
+
+
+def actors(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="List actors of this name (omit for the names).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100000, help="Rows to show.")] = 50,
+    all_pages: Annotated[bool, typer.Option("--all", help="Every actor, following pages.")] = False,
+    include_destroyed: Annotated[bool, typer.Option("--include-destroyed", help="Include destroyed actors.")] = False,
+) -> None:
+    """List the registry's actor names, or the actors of one name (newest first)."""
+    cli = cli_context(ctx)
+
+    if name is None:
+
+        async def names(client: Any) -> Any:
+            return await client.actor_names()
+
+        found = run(cli, names)
+        cli.output.rows(("name", "metadata"), [{"name": n, "metadata": m.get("metadata") if isinstance(m, dict) else m} for n, m in sorted(found.items())])
+        return
+
+    async def body(client: Any) -> list[Any]:
+        await client._check_name(name)
+        rows: list[Any] = []
+        cursor = None
+        while True:
+            page_size = 100 if all_pages else min(100, limit - len(rows))
+            page = await client.engine.list_actors(
+                name, limit=page_size, cursor=cursor, include_destroyed=include_destroyed
+            )
+            rows.extend(page.actors)
+            cursor = page.cursor
+            if not page.actors or not cursor or (not all_pages and len(rows) >= limit):
+                break
+        return rows if all_pages else rows[:limit]
+
+    rows = run(cli, body)
+    cli.output.rows(ACTOR_COLUMNS, [r.to_dict() for r in rows], title=f"{name} actors")

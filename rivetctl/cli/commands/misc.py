@@ -1,0 +1,100 @@
+"""``completions``, ``man``, ``dev-server`` and ``ping``: tool plumbing around the main commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from rivetctl.cli.runner import cli_context, run
+
+COMPLETIONS_EPILOG = """Examples:
+
+  rivetctl completions bash > ~/.local/share/bash-completion/completions/rivetctl
+
+  rivetctl completions zsh > "${fpath[1]}/_rivetctl"
+
+  rivetctl completions fish > ~/.config/fish/completions/rivetctl.fish
+"""
+MAN_EPILOG = """Example:
+
+  rivetctl man | man -l -
+"""
+DEV_SERVER_EPILOG = """Example:
+
+  rivetctl dev-server --port 6420     (then, in another shell: rivetctl call counter my-counter increment 5)
+
+Needs the bundled server project installed (scripts/setup in a source checkout).
+"""
+PING_EPILOG = """Example:
+
+  rivetctl ping
+"""
+
+
+def completions(
+    ctx: typer.Context, shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)]
+) -> None:
+    """Print the shell completion script."""
+    from rivetctl.cli.gen import completion_script
+
+    cli = cli_context(ctx)
+    cli.stdout.write(completion_script(shell))
+
+
+def man(ctx: typer.Context) -> None:
+    """Print the man page (roff)."""
+    from rivetctl.cli.gen import man_page
+
+    cli = cli_context(ctx)
+    cli.stdout.write(man_page())
+
+
+def dev_server(
+    ctx: typer.Context,
+    port: Annotated[int | None, typer.Option("--port", help="Engine port (also uses PORT+1 and PORT+10).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Storage dir (default: a temporary one).")] = None,
+) -> None:
+    """Run the bundled example actor server (real RivetKit) until Ctrl-C."""
+    import signal
+    import time
+    from pathlib import Path
+
+    from rivetctl.devserver import DevServer
+
+    cli = cli_context(ctx)
+    srv = DevServer(port=port, storage=Path(data) if data else None)
+    try:
+        srv.start()
+        cli.output.info(f"RivetKit example server ready at {srv.endpoint} (actors: {', '.join(srv.actor_names())})")
+        cli.output.info(f"try: rivetctl -e {srv.endpoint} call counter my-counter increment 5")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+
+
+def ping(ctx: typer.Context) -> None:
+    """Check the endpoint: health, version and round-trip time."""
+    import time
+
+    cli = cli_context(ctx)
+
+    async def body(client: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        health = await client.engine.health()
+        rtt = time.perf_counter() - started
+        meta = await client.metadata()
+        return {
+            "endpoint": client.options.endpoint,
+            "namespace": client.options.namespace,
+            "status": health.get("status"),
+            "runtime": meta.get("runtime"),
+            "version": meta.get("version"),
+            "rtt_ms": round(rtt * 1000, 2),
+        }
+
+    cli.output.record(run(cli, body))

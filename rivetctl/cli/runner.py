@@ -1,0 +1,73 @@
+"""The one sync→async bridge of the CLI, and address → handle resolution shared by the commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rivetctl.cli.args import Address
+from rivetctl.errors import ActorNotFoundError, ConfigError
+from rivetctl.protocol.query import NO_INPUT
+
+if TYPE_CHECKING:
+    import typer
+
+    from rivetctl.cli.context import CliContext
+    from rivetctl.client import ActorHandle, ActorInfo, Client
+
+T = TypeVar("T")
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    if obj is None:  # pragma: no cover - the root callback always sets it
+        raise ConfigError("internal: CLI context missing")
+    return obj  # type: ignore[no-any-return]
+
+
+def run(cli: CliContext, body: Callable[[Client], Awaitable[T]]) -> T:
+    """Run ``body(client)`` on a fresh event loop and close the client, whatever happens."""
+
+    async def go() -> T:
+        client = cli.client()
+        try:
+            return await body(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def handle_for(
+    client: Client,
+    address: Address,
+    *,
+    params: Any = None,
+    create: bool = True,
+    input: Any = NO_INPUT,
+    region: str | None = None,
+) -> ActorHandle:
+    accessor = client.actor(address.name)
+    if address.actor_id is not None:
+        return accessor.get_for_id(address.actor_id, params=params)
+    if create:
+        return accessor.get_or_create(address.key, input=input, region=region, params=params)
+    return accessor.get(address.key, params=params)
+
+
+async def lookup(client: Client, address: Address) -> ActorInfo:
+    """The actor's engine record; ``ActorNotFoundError`` when there is none."""
+    await client._check_name(address.name)
+    if address.actor_id is not None:
+        info = await client.engine.get_actor(address.actor_id)
+        if info.name != address.name:
+            raise ConfigError(f"actor {address.actor_id} is a {info.name!r} actor, not {address.name!r}")
+        return info
+    assert address.key is not None
+    found = await client.engine.find_actor(address.name, address.key)
+    if found is None:
+        raise ActorNotFoundError(
+            "actor", "not_found", f"no {address.name!r} actor with key {address.describe().split(' ', 1)[1]}"
+        )
+    return found

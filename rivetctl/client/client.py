@@ -1,0 +1,128 @@
+"""The client: options, one HTTP pool, the engine API, the registry's names, and actor accessors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from rivetctl.client.accessor import ActorAccessor
+from rivetctl.client.engine import EngineApi
+from rivetctl.client.options import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ClientOptions, resolve_options
+from rivetctl.errors import ActorError, ProtocolError, UnknownActorNameError
+from rivetctl.transport.http import HttpTransport, Tracer
+
+
+class Client:
+    """Entry point, shaped like the JavaScript ``createClient``.
+
+    ``Client("http://ns:token@host:6420", encoding="cbor")``; unset options follow the official client's
+    rules (``RIVET_ENGINE``, ``RIVET_ENDPOINT``, ``RIVET_TOKEN``, ``RIVET_NAMESPACE``). Use it as an async
+    context manager, or call ``aclose()``. ``client.counter``, ``client["counter"]`` and
+    ``client.actor("counter")`` give the same accessor.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        token: str | None = None,
+        namespace: str | None = None,
+        encoding: str = "bare",
+        runner: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        verify: bool | str = True,
+        check_names: bool = True,
+        env: Mapping[str, str] | None = None,
+        tracer: Tracer | None = None,
+        options: ClientOptions | None = None,
+    ) -> None:
+        self.options = options or resolve_options(
+            endpoint,
+            token=token,
+            namespace=namespace,
+            encoding=encoding,
+            runner=runner,
+            headers=headers,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            verify=verify,
+            env=env,
+        )
+        self.http = HttpTransport(
+            timeout=self.options.timeout,
+            connect_timeout=self.options.connect_timeout,
+            verify=self.options.verify,
+            headers=self.options.headers,
+            tracer=tracer,
+        )
+        self.engine = EngineApi(self.http, self.options)
+        self.check_names = check_names
+        self._names: dict[str, Any] | None = None
+        self._names_lock = asyncio.Lock()
+        self.tracer = tracer
+
+    def actor(self, name: str) -> ActorAccessor:
+        return ActorAccessor(self, name)
+
+    def __getitem__(self, name: str) -> ActorAccessor:
+        return self.actor(name)
+
+    def __getattr__(self, name: str) -> ActorAccessor:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.actor(name)
+
+    def __repr__(self) -> str:
+        return f"Client({self.options.endpoint!r}, namespace={self.options.namespace!r})"
+
+    async def actor_names(self, *, refresh: bool = False) -> dict[str, Any]:
+        """The registry's actor names (cached for this client's lifetime unless ``refresh``)."""
+        async with self._names_lock:
+            if self._names is None or refresh:
+                try:
+                    self._names = await self.engine.actor_names()
+                except (ProtocolError, ActorError) as exc:
+                    raise await self._explain_endpoint(exc) from None
+            return self._names
+
+    async def _explain_endpoint(self, exc: Exception) -> Exception:
+        """Turn a failed names lookup into a clear error about what the endpoint is."""
+        try:
+            meta = await self.engine.metadata()
+        except Exception:
+            return exc
+        runtime = meta.get("runtime")
+        if runtime == "rivetkit" and isinstance(meta.get("clientEndpoint"), str):
+            return ProtocolError(
+                f"{self.options.endpoint} is a RivetKit serverless listener; use its engine endpoint "
+                f"{meta['clientEndpoint']} instead"
+            )
+        if runtime not in ("engine", "rivetkit"):
+            return ProtocolError(f"{self.options.endpoint} does not look like a RivetKit 2.x engine")
+        return exc
+
+    async def _check_name(self, name: str) -> None:
+        """Refuse names the registry does not have, so no junk actor is ever created."""
+        if not self.check_names:
+            return
+        names = await self.actor_names()
+        if name in names:
+            return
+        names = await self.actor_names(refresh=True)
+        if name not in names:
+            raise UnknownActorNameError(name, list(names))
+
+    async def metadata(self) -> dict[str, Any]:
+        return await self.engine.metadata()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

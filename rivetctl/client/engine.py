@@ -1,0 +1,303 @@
+"""The engine's REST API: actor names, listing, lookup, create, destroy, sleep, metadata and KV reads."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from rivetctl.client.options import ClientOptions
+from rivetctl.errors import ActorExistsError, ActorNotFoundError, ProtocolError, actor_error
+from rivetctl.protocol.query import engine_key_string, input_b64std, parse_engine_key
+from rivetctl.transport.http import HttpResponse, HttpTransport
+
+MAX_REST_BODY = 2 * 1024 * 1024
+"""The engine refuses REST bodies of 2 MB and more."""
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    """An actor as the engine describes it; timestamps are epoch milliseconds."""
+
+    actor_id: str
+    name: str
+    key: list[str] | None
+    datacenter: str | None = None
+    namespace_id: str | None = None
+    runner: str | None = None
+    crash_policy: str | None = None
+    create_ts: int | None = None
+    start_ts: int | None = None
+    connectable_ts: int | None = None
+    sleep_ts: int | None = None
+    destroy_ts: int | None = None
+    error: Any = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def status(self) -> str:
+        """``destroyed``, ``sleeping``, ``running``, ``crashed`` or ``starting``."""
+        if self.destroy_ts is not None:
+            return "destroyed"
+        if self.sleep_ts is not None:
+            return "sleeping"
+        if self.connectable_ts is not None:
+            return "running"
+        if self.error:
+            return "crashed"
+        return "starting"
+
+    @staticmethod
+    def from_json(data: Any) -> ActorInfo:
+        if not isinstance(data, dict) or not isinstance(data.get("actor_id"), str):
+            raise ProtocolError("engine returned an actor without an actor_id")
+        key_text = data.get("key")
+
+        def ts(name: str) -> int | None:
+            value = data.get(name)
+            return int(value) if isinstance(value, int | float) else None
+
+        return ActorInfo(
+            actor_id=data["actor_id"],
+            name=str(data.get("name", "")),
+            key=parse_engine_key(key_text) if isinstance(key_text, str) else None,
+            datacenter=data.get("datacenter"),
+            namespace_id=data.get("namespace_id"),
+            runner=data.get("runner_name_selector"),
+            crash_policy=data.get("crash_policy"),
+            create_ts=ts("create_ts"),
+            start_ts=ts("start_ts"),
+            connectable_ts=ts("connectable_ts"),
+            sleep_ts=ts("sleep_ts"),
+            destroy_ts=ts("destroy_ts"),
+            error=data.get("error"),
+            raw=data,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(ms: int | None) -> str | None:
+            return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms is not None else None
+
+        return {
+            "actor_id": self.actor_id,
+            "name": self.name,
+            "key": self.key,
+            "status": self.status,
+            "datacenter": self.datacenter,
+            "created": iso(self.create_ts),
+            "started": iso(self.start_ts),
+            "slept": iso(self.sleep_ts),
+            "destroyed": iso(self.destroy_ts),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    actors: list[ActorInfo]
+    cursor: str | None
+
+
+class EngineApi:
+    """Typed calls to the engine REST API (``namespace`` query param, ``Authorization: Bearer``)."""
+
+    def __init__(self, transport: HttpTransport, options: ClientOptions) -> None:
+        self._http = transport
+        self.options = options
+
+    async def _call(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        query = {"namespace": self.options.namespace, **{k: v for k, v in (params or {}).items() if v is not None}}
+        url = f"{self.options.endpoint}{path}?{urlencode(query)}"
+        headers = {"accept": "application/json"}
+        if self.options.token:
+            headers["authorization"] = f"Bearer {self.options.token}"
+        content = None
+        if body is not None:
+            content = json.dumps(body).encode()
+            headers["content-type"] = "application/json"
+        resp = await self._http.request(method, url, headers=headers, content=content)
+        return decode_rest(resp, f"{method} {path}")
+
+    async def metadata(self) -> dict[str, Any]:
+        """``GET /metadata``: runtime, version and protocol versions of the server."""
+        resp = await self._http.request("GET", f"{self.options.endpoint}/metadata?namespace={quote(self.options.namespace)}")
+        data = decode_rest(resp, "GET /metadata")
+        if not isinstance(data, dict):
+            raise ProtocolError("GET /metadata did not return an object; is this a RivetKit engine?")
+        return data
+
+    async def health(self) -> dict[str, Any]:
+        resp = await self._http.request("GET", f"{self.options.endpoint}/health")
+        data = decode_rest(resp, "GET /health")
+        return data if isinstance(data, dict) else {"status": data}
+
+    async def actor_names(self) -> dict[str, Any]:
+        """Every actor name registered in the namespace (all pages), with its metadata."""
+        names: dict[str, Any] = {}
+        cursor: str | None = None
+        for _ in range(1000):
+            data = await self._call("GET", "/actors/names", {"limit": 100, "cursor": cursor})
+            page = data.get("names") if isinstance(data, dict) else None
+            if not isinstance(page, dict):
+                raise ProtocolError("GET /actors/names returned no 'names' object")
+            names.update(page)
+            cursor = (data.get("pagination") or {}).get("cursor")
+            if not cursor or len(page) < 100:
+                break
+        return names
+
+    async def list_actors(
+        self,
+        name: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_destroyed: bool = False,
+        key: list[str] | None = None,
+    ) -> Page:
+        params: dict[str, Any] = {"name": name, "limit": limit, "cursor": cursor}
+        if include_destroyed:
+            params["include_destroyed"] = "true"
+        if key is not None:
+            params["key"] = engine_key_string(key)
+        data = await self._call("GET", "/actors", params)
+        return _page(data)
+
+    async def get_actor(self, actor_id: str) -> ActorInfo:
+        """The actor with this id, destroyed ones included; ``ActorNotFoundError`` if unknown."""
+        page = _page(await self._call("GET", "/actors", {"actor_ids": actor_id}))
+        for actor in page.actors:
+            if actor.actor_id == actor_id:
+                return actor
+        raise ActorNotFoundError("actor", "not_found", f"no actor with id {actor_id!r}")
+
+    async def find_actor(self, name: str, key: list[str]) -> ActorInfo | None:
+        """The live actor with this name and key, or ``None``."""
+        page = await self.list_actors(name, key=key)
+        wanted = list(key)
+        for actor in page.actors:
+            if actor.key == wanted and actor.destroy_ts is None:
+                return actor
+        return None
+
+    def _create_body(self, name: str, key: list[str] | None, input: Any, has_input: bool, region: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": name,
+            "key": engine_key_string(key) if key is not None else None,
+            "runner_name_selector": self.options.runner,
+            "crash_policy": "sleep",
+        }
+        if has_input:
+            body["input"] = input_b64std(input)
+        if region:
+            body["datacenter"] = region
+        if len(json.dumps(body)) >= MAX_REST_BODY:
+            from rivetctl.errors import PayloadTooLargeError
+
+            raise PayloadTooLargeError(
+                f"create input is too large: the engine refuses request bodies of {MAX_REST_BODY} bytes or more",
+                size=len(json.dumps(body)),
+                limit=MAX_REST_BODY,
+            )
+        return body
+
+    async def create_actor(
+        self, name: str, key: list[str] | None, *, input: Any = None, has_input: bool = False, region: str | None = None
+    ) -> ActorInfo:
+        """``POST /actors``; an existing key raises ``ActorExistsError`` naming the existing id."""
+        body = self._create_body(name, key, input, has_input, region)
+        try:
+            data = await self._call("POST", "/actors", body=body)
+        except ActorExistsError:
+            raise
+        except Exception as exc:
+            # Under load the engine sometimes answers a duplicate with destroyed_during_creation.
+            code = getattr(exc, "full_code", "")
+            if key is not None and code == "actor.destroyed_during_creation":
+                existing = await self.find_actor(name, key)
+                if existing is not None:
+                    raise ActorExistsError(
+                        "actor",
+                        "duplicate_key",
+                        "an actor with this key already exists",
+                        metadata={"existing_actor_id": existing.actor_id, "key": engine_key_string(key)},
+                    ) from None
+            raise
+        return ActorInfo.from_json(data.get("actor") if isinstance(data, dict) else None)
+
+    async def get_or_create_actor(
+        self, name: str, key: list[str], *, input: Any = None, has_input: bool = False, region: str | None = None
+    ) -> tuple[ActorInfo, bool]:
+        """``PUT /actors``: the actor and whether it was created now."""
+        data = await self._call("PUT", "/actors", body=self._create_body(name, key, input, has_input, region))
+        if not isinstance(data, dict):
+            raise ProtocolError("PUT /actors returned no object")
+        return ActorInfo.from_json(data.get("actor")), bool(data.get("created"))
+
+    async def destroy_actor(self, actor_id: str) -> None:
+        await self._call("DELETE", f"/actors/{quote(actor_id, safe='')}")
+
+    async def sleep_actor(self, actor_id: str) -> None:
+        await self._call("POST", f"/actors/{quote(actor_id, safe='')}/sleep", body={})
+
+    async def kv_get(self, actor_id: str, key: bytes) -> bytes | None:
+        """Raw actor KV value (``None`` when the key is absent)."""
+        encoded = base64.b64encode(key).decode()
+        try:
+            data = await self._call("GET", f"/actors/{quote(actor_id, safe='')}/kv/keys/{quote(encoded, safe='')}")
+        except ActorNotFoundError:
+            return None
+        except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+        value = data.get("value") if isinstance(data, dict) else None
+        if not isinstance(value, str):
+            return None
+        try:
+            return base64.b64decode(value)
+        except ValueError:
+            raise ProtocolError("engine returned a KV value that is not base64") from None
+
+    async def inspector_token(self, actor_id: str) -> str | None:
+        """The per-actor inspector token (stored by the actor in its KV under key ``0x03``)."""
+        raw = await self.kv_get(actor_id, b"\x03")
+        return raw.decode("utf-8", "replace") if raw else None
+
+
+def _page(data: Any) -> Page:
+    if not isinstance(data, dict) or not isinstance(data.get("actors"), list):
+        raise ProtocolError("engine returned no 'actors' list")
+    cursor = (data.get("pagination") or {}).get("cursor")
+    return Page([ActorInfo.from_json(a) for a in data["actors"]], cursor if isinstance(cursor, str) else None)
+
+
+def decode_rest(resp: HttpResponse, what: str) -> Any:
+    """Decode a JSON REST answer, raising the matching ``ActorError`` for an error body."""
+    ray = resp.headers.get("x-rivet-ray-id")
+    ctype = (resp.content_type or "").split(";")[0].strip()
+    try:
+        data = json.loads(resp.body) if resp.body else None
+    except (ValueError, UnicodeDecodeError):
+        snippet = resp.body[:60].decode("utf-8", "replace").replace("\n", " ")
+        raise ProtocolError(
+            f"{what} answered HTTP {resp.status} with {ctype or 'no content type'} ({snippet!r}…), "
+            "not JSON: is the endpoint a RivetKit engine?"
+        ) from None
+    if resp.status >= 400:
+        if isinstance(data, dict) and isinstance(data.get("group"), str) and isinstance(data.get("code"), str):
+            raise actor_error(
+                data["group"],
+                data["code"],
+                str(data.get("message", "")),
+                metadata=data.get("metadata"),
+                ray_id=ray,
+                status=resp.status,
+            )
+        raise ProtocolError(f"{what} answered HTTP {resp.status} without a RivetKit error body")
+    return data

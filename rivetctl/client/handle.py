@@ -1,0 +1,197 @@
+"""Actor handles: stateless actions over HTTP, ``resolve()``, and ``connect()`` for a live connection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from rivetctl.client.options import redact_url
+from rivetctl.errors import PayloadTooLargeError, ProtocolError, actor_error
+from rivetctl.protocol import encoding as codec
+from rivetctl.protocol.messages import HttpActionRequest, HttpQueueSendRequest
+from rivetctl.protocol.query import (
+    ActorQuery,
+    ForIdQuery,
+    GetOrCreateQuery,
+    GetQuery,
+    gateway_url,
+    input_b64url,
+    key_fits_query,
+)
+from rivetctl.protocol.values import to_json_compat
+from rivetctl.transport.http import HttpResponse
+
+if TYPE_CHECKING:
+    from rivetctl.client.client import Client
+    from rivetctl.client.connection import ActorConnection
+
+MAX_INCOMING_MESSAGE = 65_536
+"""The server's default limit on one incoming message (HTTP body or WebSocket frame)."""
+MAX_QUERY_INPUT = 4096
+"""Inputs whose base64url form is longer than this are sent through the REST API, not the URL."""
+
+
+class ActorHandle:
+    """A reference to one actor (by key query or by id); cheap to create, nothing sent until used.
+
+    Call actions as methods (``await handle.increment(5)``) or with ``await handle.action("increment", 5)``.
+    """
+
+    def __init__(self, client: Client, query: ActorQuery, *, params: Any = None) -> None:
+        self._client = client
+        self._query = query
+        self._params = params
+        self._pinned_id: str | None = query.actor_id if isinstance(query, ForIdQuery) else None
+
+    @property
+    def query(self) -> ActorQuery:
+        return self._query
+
+    @property
+    def name(self) -> str:
+        return self._query.name
+
+    @property
+    def params(self) -> Any:
+        return self._params
+
+    def __repr__(self) -> str:
+        return f"ActorHandle({self._query!r})"
+
+    def __getattr__(self, action: str) -> Callable[..., Awaitable[Any]]:
+        if action.startswith("_"):
+            raise AttributeError(action)
+
+        async def call(*args: Any) -> Any:
+            return await self.action(action, *args)
+
+        call.__name__ = action
+        return call
+
+    async def _route(self) -> ActorQuery:
+        """The query to put in gateway URLs; falls back to a resolved id where URLs cannot carry it."""
+        if self._pinned_id is not None:
+            return ForIdQuery(self._query.name, self._pinned_id)
+        query = self._query
+        await self._client._check_name(query.name)
+        needs_id = not key_fits_query(query.key)
+        if isinstance(query, GetOrCreateQuery) and query.has_input and len(input_b64url(query.input)) > MAX_QUERY_INPUT:
+            needs_id = True
+        if needs_id:
+            self._pinned_id = await self.resolve()
+            return ForIdQuery(query.name, self._pinned_id)
+        return query
+
+    def _url(self, query: ActorQuery, path: str) -> str:
+        opts = self._client.options
+        return gateway_url(opts.endpoint, query, path, namespace=opts.namespace, token=opts.token)
+
+    def _headers(self, enc: str) -> dict[str, str]:
+        opts = self._client.options
+        headers = {"x-rivet-encoding": enc, "content-type": codec.content_type(enc)}  # type: ignore[arg-type]
+        if opts.token:
+            headers["x-rivet-token"] = opts.token
+        if self._params is not None:
+            headers["x-rivet-conn-params"] = json.dumps(to_json_compat(self._params), ensure_ascii=True)
+        return headers
+
+    async def action(self, name: str, *args: Any, timeout: float | None | Any = ...) -> Any:
+        """Run one action statelessly over HTTP and return its output."""
+        enc = self._client.options.encoding
+        body = codec.encode_http_request(HttpActionRequest(list(args)), enc)
+        _check_size(body, "action arguments")
+        query = await self._route()
+        url = self._url(query, f"/action/{quote(name, safe='')}")
+        resp = await self._client.http.request(
+            "POST", url, headers=self._headers(enc), content=body, display_url=redact_url(url), timeout=timeout
+        )
+        if resp.status != 200:
+            raise self._error(resp, enc)
+        _expect_rivet_body(resp, enc, url)
+        return codec.decode_http_action_response(resp.body, enc).output
+
+    async def send(self, queue: str, body: Any, *, wait: bool = False, timeout_ms: int | None = None) -> Any:
+        """Send a message to the actor's queue ``queue``; with ``wait`` returns the response."""
+        enc = self._client.options.encoding
+        payload = codec.encode_http_request(
+            HttpQueueSendRequest(body=body, name=queue, wait=wait or None, timeout=timeout_ms), enc
+        )
+        _check_size(payload, "queue message")
+        query = await self._route()
+        url = self._url(query, f"/queue/{quote(queue, safe='')}")
+        resp = await self._client.http.request(
+            "POST", url, headers=self._headers(enc), content=payload, display_url=redact_url(url)
+        )
+        if resp.status != 200:
+            raise self._error(resp, enc)
+        _expect_rivet_body(resp, enc, url)
+        return codec.decode_http_queue_response(resp.body, enc)
+
+    def _error(self, resp: HttpResponse, enc: str) -> Exception:
+        try:
+            err = codec.decode_http_error(resp.body, resp.content_type, enc)  # type: ignore[arg-type]
+        except ProtocolError:
+            ctype = (resp.content_type or "no content type").split(";")[0]
+            snippet = resp.body[:60].decode("utf-8", "replace").replace("\n", " ")
+            return ProtocolError(
+                f"server answered HTTP {resp.status} with {ctype} ({snippet!r}) instead of a RivetKit error"
+            )
+        return actor_error(
+            err.group,
+            err.code,
+            err.message,
+            metadata=err.metadata,
+            actor=err.actor,
+            ray_id=resp.headers.get("x-rivet-ray-id"),
+            status=resp.status,
+        )
+
+    async def resolve(self) -> str:
+        """The actor id: looked up (``get``), created if needed (``get_or_create``), or known (by id)."""
+        if self._pinned_id is not None:
+            return self._pinned_id
+        query = self._query
+        await self._client._check_name(query.name)
+        engine = self._client.engine
+        if isinstance(query, GetQuery):
+            found = await engine.find_actor(query.name, query.key)
+            if found is None:
+                raise actor_error(
+                    "actor", "not_found", f"no {query.name!r} actor with key {query.key!r}", status=404
+                )
+            return found.actor_id
+        if isinstance(query, GetOrCreateQuery):
+            info, _ = await engine.get_or_create_actor(
+                query.name, query.key, input=query.input, has_input=query.has_input, region=query.region
+            )
+            return info.actor_id
+        raise AssertionError(f"unexpected query {query!r}")
+
+    def connect(self, params: Any = None, *, transport: str = "websocket") -> ActorConnection:
+        """Open a live connection (WebSocket): events, actions, automatic reconnection.
+
+        Use as ``async with handle.connect() as conn:`` or ``conn = handle.connect(); await conn.wait_open()``.
+        """
+        from rivetctl.client.connection import ActorConnection
+
+        return ActorConnection(self, params=self._params if params is None else params, transport=transport)
+
+
+def _check_size(body: bytes, what: str) -> None:
+    if len(body) > MAX_INCOMING_MESSAGE:
+        raise PayloadTooLargeError(
+            f"{what} encode to {len(body)} bytes, over the server's {MAX_INCOMING_MESSAGE}-byte message limit",
+            size=len(body),
+            limit=MAX_INCOMING_MESSAGE,
+        )
+
+
+def _expect_rivet_body(resp: HttpResponse, enc: str, url: str) -> None:
+    ctype = (resp.content_type or "").split(";")[0].strip().lower()
+    if ctype.startswith("text/") or (ctype and "html" in ctype):
+        raise ProtocolError(
+            f"{redact_url(url).split('/gateway/')[0]} answered HTTP {resp.status} with {ctype}, "
+            "not a RivetKit response: is the endpoint a RivetKit engine?"
+        )

@@ -1,0 +1,1 @@
+"""Rendering of results, tables and streams for the CLI and REPL."""

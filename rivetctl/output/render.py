@@ -1,0 +1,169 @@
+"""Writes results in the chosen output mode: rich on a terminal, JSON / JSON lines / YAML / raw for pipes.
+
+The mode is decided once (``auto`` → ``table`` on a TTY, ``json`` otherwise; streams use ``jsonl`` when not
+a table). Diagnostics go to stderr; server text is escaped before it reaches a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from rivetctl.output.jsonable import escape_control, jsonable
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+MODES = ("auto", "table", "json", "jsonl", "yaml", "raw")
+
+
+def decide_mode(requested: str, stdout: IO[str]) -> str:
+    if requested != "auto":
+        return requested
+    return "table" if _isatty(stdout) else "json"
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    return json.dumps(jsonable(value), ensure_ascii=False, indent=indent)
+
+
+class Output:
+    """One writer per command run."""
+
+    def __init__(
+        self, mode: str, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None, color: bool = True
+    ) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.mode = decide_mode(mode, self.stdout)
+        self.color = color
+        self._console: Console | None = None
+        self._err_console: Console | None = None
+
+    @property
+    def is_table(self) -> bool:
+        return self.mode == "table"
+
+    @property
+    def stream_mode(self) -> str:
+        """How streamed records (events) are written: table rows, or one JSON object per line."""
+        return "table" if self.mode == "table" else ("raw" if self.mode == "raw" else "jsonl")
+
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.stdout, no_color=not self.color, highlight=self.color, soft_wrap=True
+            )
+        return self._console
+
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            from rich.console import Console
+
+            self._err_console = Console(file=self.stderr, no_color=not self.color, highlight=False, soft_wrap=True)
+        return self._err_console
+
+    def _write(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def value(self, value: Any) -> None:
+        """One result value (an action's output)."""
+        if self.mode == "table":
+            from rich.json import JSON
+
+            if isinstance(value, str):
+                from rich.text import Text
+
+                self.console().print(Text(escape_control(value)))
+            else:
+                self.console().print(JSON(dumps(value), highlight=self.color))
+        elif self.mode == "raw":
+            self._write(value if isinstance(value, str) else dumps(value))
+        elif self.mode == "yaml":
+            self._write(_yaml(value))
+        elif self.mode == "jsonl":
+            self._write(dumps(value))
+        else:
+            self._write(dumps(value, indent=2))
+
+    def record(self, data: dict[str, Any], *, title: str | None = None) -> None:
+        """One object: a two-column table on a terminal."""
+        if self.mode != "table":
+            self.value(data)
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=title, show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold cyan" if self.color else "", no_wrap=True)
+        table.add_column()
+        for key, value in data.items():
+            table.add_row(Text(key), Text(_cell(value)))
+        self.console().print(table)
+
+    def rows(self, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
+        """A list of records: a table on a terminal, a JSON array, or JSON lines."""
+        if self.mode == "table":
+            from rich.table import Table
+            from rich.text import Text
+
+            table = Table(title=title, header_style="bold" if self.color else "")
+            for col in columns:
+                table.add_column(col)
+            for row in rows:
+                table.add_row(*(Text(_cell(row.get(col))) for col in columns))
+            self.console().print(table)
+        elif self.mode in ("jsonl", "raw"):
+            for row in rows:
+                self._write(dumps(row))
+        else:
+            self.value(list(rows))
+
+    def stream(self, record: dict[str, Any], columns: Sequence[str] = ()) -> None:
+        """One streamed record (an event), flushed at once."""
+        if self.stream_mode == "table":
+            from rich.text import Text
+
+            line = Text()
+            for i, col in enumerate(columns):
+                if i:
+                    line.append("  ")
+                text = _cell(record.get(col))
+                style = ("dim", "bold magenta", "cyan", "")[min(i, 3)] if self.color else ""
+                line.append(text, style=style)
+            self.console().print(line)
+        else:
+            self._write(dumps(record))
+
+    def info(self, message: str) -> None:
+        """A diagnostic line on stderr."""
+        self.stderr.write(escape_control(message) + "\n")
+        self.stderr.flush()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return escape_control(value)
+    return escape_control(dumps(value))
+
+
+def _yaml(value: Any) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(jsonable(value), allow_unicode=True, sort_keys=False, default_flow_style=False)).rstrip(
+        "\n"
+    )

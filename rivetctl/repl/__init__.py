@@ -1,0 +1,1 @@
+"""The interactive REPL: a live connection you can talk to, events streaming above the prompt."""

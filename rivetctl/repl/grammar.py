@@ -1,0 +1,108 @@
+"""The line grammar shared by the REPL and ``connect``'s script mode (pure: text in, command out).
+
+A line is either a call, ``ACTION [ARG...]`` (each ARG as on the command line: JSON if it parses, else a
+string; quote with shell rules), a dot-command ``.NAME [WORD...]``, a JSON object
+``{"action": "...", "args": [...]}``, a comment (``#``) or blank.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from rivetctl.errors import ConfigError
+
+DOT_COMMANDS: dict[str, str] = {
+    ".use": ".use NAME KEY — open (or switch to) a connection to another actor",
+    ".sub": ".sub EVENT... — subscribe to events",
+    ".unsub": ".unsub EVENT... — unsubscribe",
+    ".events": ".events [N] — the last N events received (default 20)",
+    ".state": ".state — the actor's state (inspector)",
+    ".describe": ".describe — actions, state summary and known events",
+    ".params": ".params [JSON] — show connection params (redacted) or set them (reconnects)",
+    ".encoding": ".encoding json|cbor|bare — switch encoding (reconnects)",
+    ".status": ".status — connection status of every open actor",
+    ".http": ".http ACTION [ARG...] — stateless call over HTTP",
+    ".save": ".save FILE — write the session transcript as JSON lines",
+    ".help": ".help — this list",
+    ".quit": ".quit — dispose every connection and leave (also Ctrl-D)",
+}
+
+SECRET_COMMANDS = frozenset({".params"})
+"""Lines starting with these never go to the history file."""
+
+
+@dataclass(frozen=True)
+class Call:
+    action: str
+    args: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Dot:
+    name: str
+    words: list[str] = field(default_factory=list)
+    rest: str = ""
+    """The raw text after the command name (for JSON arguments such as ``.params {...}``)."""
+
+
+@dataclass(frozen=True)
+class Empty:
+    pass
+
+
+Line = Call | Dot | Empty
+
+
+def parse_line(text: str) -> Line:
+    """Parse one line; raises ``ConfigError`` with a one-line reason for malformed input."""
+    stripped = text.strip()
+    if not stripped or stripped.startswith("#"):
+        return Empty()
+    if stripped.startswith("{"):
+        return _json_call(stripped)
+    if stripped.startswith("."):
+        head, _, rest = stripped.partition(" ")
+        name = head.lower()
+        if name not in DOT_COMMANDS:
+            raise ConfigError(f"unknown command {head!r}; try .help")
+        return Dot(name, _split(rest), rest.strip())
+    words = _split(stripped)
+    from rivetctl.cli.args import parse_value
+
+    action, *args = words
+    if "-" in args:
+        raise ConfigError("'-' (stdin) is not available here; give the value inline")
+    return Call(action, [parse_value(a) for a in args])
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError as exc:
+        raise ConfigError(f"cannot parse line: {exc}") from None
+
+
+def _json_call(text: str) -> Call:
+    from rivetctl.protocol.values import from_json_compat
+
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"line is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("action"), str):
+        raise ConfigError('a JSON line must be an object with "action" (and optional "args" array)')
+    args = obj.get("args", [])
+    if not isinstance(args, list):
+        raise ConfigError('"args" must be a JSON array')
+    return Call(obj["action"], [from_json_compat(a) for a in args])
+
+
+def is_secret_line(text: str) -> bool:
+    """True for lines that may carry secrets (params, tokens): never written to history."""
+    stripped = text.strip().lower()
+    if any(stripped.startswith(c) for c in SECRET_COMMANDS):
+        return True
+    return any(word in stripped for word in ("token", "secret", "password", "apikey", "api_key"))

@@ -1,0 +1,1 @@
+"""Transports: move bytes between the client and the engine (HTTP, WebSocket); no protocol logic."""
