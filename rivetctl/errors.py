@@ -175,6 +175,10 @@ _BY_CODE: dict[str, type[ActorError]] = {
 }
 
 
+_AUTH_CODES = frozenset({"unauthorized", "forbidden", "unauthenticated", "invalid_token"})
+"""Codes that mean "credentials refused" in any group (actors often throw ``UserError`` with these)."""
+
+
 def actor_error(
     group: str,
     code: str,
@@ -189,7 +193,8 @@ def actor_error(
     """Build the most specific ``ActorError`` subclass for ``group.code``."""
     cls = _BY_CODE.get(f"{group}.{code}")
     if cls is None:
-        cls = AuthError if group == "auth" or status in (401, 403) else ActorError
+        authish = group == "auth" or status in (401, 403) or code.lower() in _AUTH_CODES
+        cls = AuthError if authish else ActorError
     return cls(
         group,
         code,

@@ -77,7 +77,7 @@ def parse_value(text: str, *, stdin: IO[str] | None = None) -> Any:
         value = json.loads(text)
     except ValueError:
         return text
-    return from_json_compat(value)
+    return from_json_compat(value, error=ConfigError)
 
 
 def parse_args(args: list[str], *, args_json: str | None = None, stdin: IO[str] | None = None) -> list[Any]:
@@ -128,6 +128,6 @@ def _read_file(path: str) -> str:
 
 def _json_value(text: str, where: str) -> Any:
     try:
-        return from_json_compat(json.loads(text))
+        return from_json_compat(json.loads(text), error=ConfigError)
     except ValueError as exc:
         raise ConfigError(f"{where} is not valid JSON: {exc}") from None

@@ -97,7 +97,7 @@ def _json_call(text: str) -> Call:
     args = obj.get("args", [])
     if not isinstance(args, list):
         raise ConfigError('"args" must be a JSON array')
-    return Call(obj["action"], [from_json_compat(a) for a in args])
+    return Call(obj["action"], [from_json_compat(a, error=ConfigError) for a in args])
 
 
 def is_secret_line(text: str) -> bool:

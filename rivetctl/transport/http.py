@@ -142,9 +142,15 @@ def _origin(url: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # httpx wraps the OS error ("All connection attempts failed"); the cause says what happened.
+    parts = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 5:
+        parts.append(str(seen) or type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    text = " / ".join(parts)
     if "Connection refused" in text or "[Errno 111]" in text:
         return "connection refused (is the server running?)"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "unknown host"
-    return text.splitlines()[0][:200]
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]

@@ -1,0 +1,152 @@
+"""REPL completion: ``what_goes_here`` (pure: which kind of word is being typed) separated from the
+``Sources`` that learn values (action names, events, actor names and keys; most recent first)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from rivetctl.repl.grammar import DOT_COMMANDS
+
+if TYPE_CHECKING:
+    from prompt_toolkit.completion import CompleteEvent, Completion
+    from prompt_toolkit.document import Document
+
+
+class Kind(Enum):
+    COMMAND = "command"  # an action name or a dot-command (first word)
+    ACTION = "action"  # e.g. after .http
+    EVENT = "event"  # after .sub / .unsub
+    ACTOR_NAME = "actor_name"  # first word after .use
+    ACTOR_KEY = "actor_key"  # second word after .use
+    ENCODING = "encoding"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class Slot:
+    kind: Kind
+    prefix: str
+    context: tuple[str, ...] = ()
+    """Words before the one being completed (e.g. the actor name when completing a key)."""
+
+
+def what_goes_here(text: str) -> Slot:
+    """Classify the word under the cursor from the text before it (pure; table-tested)."""
+    try:
+        words = shlex.split(text, posix=True)
+    except ValueError:  # an open quote: complete nothing rather than guess
+        return Slot(Kind.NOTHING, "")
+    if text.endswith((" ", "\t")) or not text:
+        words.append("")
+    if not words:
+        return Slot(Kind.COMMAND, "")
+    prefix = words[-1]
+    if len(words) == 1:
+        return Slot(Kind.COMMAND, prefix)
+    head = words[0].lower()
+    position = len(words) - 1
+    if head in (".sub", ".unsub"):
+        return Slot(Kind.EVENT, prefix)
+    if head == ".use":
+        if position == 1:
+            return Slot(Kind.ACTOR_NAME, prefix)
+        if position == 2:
+            return Slot(Kind.ACTOR_KEY, prefix, (words[1],))
+        return Slot(Kind.NOTHING, prefix)
+    if head == ".http" and position == 1:
+        return Slot(Kind.ACTION, prefix)
+    if head == ".encoding" and position == 1:
+        return Slot(Kind.ENCODING, prefix)
+    return Slot(Kind.NOTHING, prefix)
+
+
+@dataclass
+class Recent:
+    """Values, most recently used first; bounded."""
+
+    limit: int = 500
+    items: list[str] = field(default_factory=list)
+
+    def add(self, *values: str) -> None:
+        for value in values:
+            if not value:
+                continue
+            if value in self.items:
+                self.items.remove(value)
+            self.items.insert(0, value)
+        del self.items[self.limit :]
+
+    def replace_all(self, values: Iterable[str]) -> None:
+        """Keep the recent ordering for known values; append the new ones."""
+        values = list(values)
+        kept = [v for v in self.items if v in values]
+        self.items = kept + [v for v in sorted(values) if v not in kept]
+
+
+@dataclass
+class Sources:
+    """What completion can offer; filled by the session as it learns (never by a network call on Tab)."""
+
+    actions: dict[str, Recent] = field(default_factory=dict)
+    events: dict[str, Recent] = field(default_factory=dict)
+    actor_names: Recent = field(default_factory=Recent)
+    keys: dict[str, Recent] = field(default_factory=dict)
+    current_actor: str = ""
+
+    def for_actor(self, table: dict[str, Recent], name: str | None = None) -> Recent:
+        return table.setdefault(name or self.current_actor, Recent())
+
+    def candidates(self, slot: Slot) -> list[str]:
+        if slot.kind is Kind.COMMAND:
+            return [*self.for_actor(self.actions).items, *DOT_COMMANDS]
+        if slot.kind is Kind.ACTION:
+            return list(self.for_actor(self.actions).items)
+        if slot.kind is Kind.EVENT:
+            return list(self.for_actor(self.events).items)
+        if slot.kind is Kind.ACTOR_NAME:
+            return list(self.actor_names.items)
+        if slot.kind is Kind.ACTOR_KEY:
+            return list(self.for_actor(self.keys, slot.context[0]).items)
+        if slot.kind is Kind.ENCODING:
+            return ["json", "cbor", "bare"]
+        return []
+
+
+def rank(candidates: Iterable[str], prefix: str) -> list[str]:
+    """Prefix matches first (in recency order), then case-insensitive fuzzy subsequence matches."""
+    seen: set[str] = set()
+    prefixed: list[str] = []
+    fuzzy: list[str] = []
+    low = prefix.lower()
+    for cand in candidates:
+        if cand in seen:
+            continue
+        seen.add(cand)
+        if cand.startswith(prefix):
+            prefixed.append(cand)
+        elif cand.lower().startswith(low) or _subsequence(low, cand.lower()):
+            fuzzy.append(cand)
+    return prefixed + fuzzy
+
+
+def _subsequence(needle: str, hay: str) -> bool:
+    it = iter(hay)
+    return all(ch in it for ch in needle)
+
+
+def make_completer(sources: Sources) -> object:
+    """A prompt_toolkit ``Completer`` over ``sources`` (imported lazily)."""
+    from prompt_toolkit.completion import Completer, Completion
+
+    class ReplCompleter(Completer):
+        def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
+            slot = what_goes_here(document.text_before_cursor)
+            for cand in rank(sources.candidates(slot), slot.prefix):
+                display_meta = DOT_COMMANDS.get(cand, "").split(" — ", 1)[-1] if cand.startswith(".") else None
+                yield Completion(cand, start_position=-len(slot.prefix), display_meta=display_meta)
+
+    return ReplCompleter()
