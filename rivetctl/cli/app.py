@@ -60,7 +60,7 @@ def root(
             "-e",
             "--endpoint",
             help="Engine endpoint, [http(s)://][NAMESPACE[:TOKEN]@]HOST[:PORT] "
-            "[env: RIVET_ENDPOINT, RIVET_ENGINE; default http://127.0.0.1:6420].",
+            "[env: RIVET_ENGINE, then RIVET_ENDPOINT; default http://127.0.0.1:6420].",
             show_default=False,
         ),
     ] = None,
@@ -146,8 +146,6 @@ def main(
     stderr: IO[str] | None = None,
 ) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
-    from typer._click.exceptions import ClickException, Exit as ClickExit, Abort as ClickAbort
-
     from rivetctl.cli import exits
 
     err = stderr or sys.stderr
@@ -158,20 +156,18 @@ def main(
     try:
         result: Any = app(args=args, prog_name="rivetctl", standalone_mode=False, obj=streams)
         return int(result) if isinstance(result, int) else 0
-    except ClickExit as exc:
-        return int(exc.exit_code or 0)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
-    except ClickException as exc:
-        exc.show(file=err)
-        return int(exits.Exit.USAGE)
-    except (ClickAbort, typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         err.write("rivetctl: interrupted\n")
         return int(exits.Exit.INTERRUPTED)
     except BrokenPipeError:
         _silence_broken_pipe()
         return 0
     except Exception as exc:
+        if _is_usage_error(exc):
+            exc.show(file=err)  # type: ignore[attr-defined]
+            return int(getattr(exc, "exit_code", exits.Exit.USAGE))
         if show_tb:
             import traceback
 
@@ -183,6 +179,13 @@ def main(
             (stdout or sys.stdout).write(dumps(exits.error_document(exc)) + "\n")
         err.write(f"rivetctl: {exits.message(exc)}\n")
         return int(code)
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's usage errors (typer vendors click; match by shape, not by private import path)."""
+    return isinstance(exc, typer.BadParameter) or (
+        type(exc).__module__.endswith("exceptions") and hasattr(exc, "show") and hasattr(exc, "exit_code")
+    )
 
 
 def _wants_json(args: list[str]) -> bool:

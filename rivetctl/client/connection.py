@@ -377,6 +377,9 @@ class ActorConnection:
             raise RequestTimeoutError(f"action {name!r} got no answer within {limit:g} s") from None
         finally:
             self._actions.pop(action_id, None)
+            if not act.sent and future.done():  # timed out or cancelled while queued: never send it
+                with contextlib.suppress(ValueError):
+                    self._outbox.remove(act)
 
     def _check_usable(self) -> None:
         if self._status == "disposed":

@@ -137,7 +137,7 @@ async def _repl(cli: Any, client: Any, name: str | None, key: str | None, subscr
     hist_dir = state_dir(cli.env)
     hist_dir.mkdir(parents=True, exist_ok=True)
     with patch_stdout(raw=True):
-        console = Console(force_terminal=True, no_color=not cli.color, soft_wrap=True)
+        console = Console(force_terminal=True, color_system="auto" if cli.color else None, soft_wrap=True)
         printer = RichPrinter(console)
         session = Session(cli, client, printer)
         try:

@@ -11,6 +11,7 @@ from rivetctl.cli.runner import cli_context
 app = typer.Typer(
     help="Manage connection profiles (like kubectl contexts). Precedence: flag > env > profile > default.",
     no_args_is_help=True,
+    epilog="Examples:\n\n  rivetctl config set local --endpoint http://127.0.0.1:6420 --use\n\n  rivetctl config list\n",
 )
 
 SET_EPILOG = """Examples:

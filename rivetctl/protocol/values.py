@@ -1,0 +1,329 @@
+"""The actor value model: Python values ⇄ the JSON-compat trees and CBOR bytes RivetKit actors use.
+
+Mapping (verified against a rivetkit 2.3.19 actor; see ``tests/unit/test_protocol_values.py``):
+
+============================  ==============================  ==========================================
+Python                        JS in the actor                 on the wire
+============================  ==============================  ==========================================
+``None`` / :data:`UNDEFINED`  ``null`` / ``undefined``        ``null`` / ``["$Undefined",0]``
+``bool``, ``str``             boolean, string                 as is
+``int`` in [-2**32, 2**32)    number                          integer
+other ``int`` ≤ 2**53-1       number                          float (an integer ≥ 2**32 reaches the
+                                                              actor as a *bigint*)
+larger ``int``                bigint                          ``["$BigInt","<decimal>"]``
+``float``                     number                          float64 (NaN/±inf only in CBOR/BARE)
+``bytes``-like                Uint8Array                      ``["$Uint8Array","<base64>"]``
+``set``/``frozenset``         Set                             ``["$Set",[…]]``
+``list``/``tuple``            Array                           array; a 2-list whose first item is a
+                                                              ``$`` string gets one more ``$``
+``dict`` (str keys)           object                          map (cbor-x: 16-bit header)
+:class:`JsMap`, other dicts   Map                             CBOR tag 259 (not representable in JSON)
+aware ``datetime``            Date                            CBOR tag 1, epoch seconds (not in JSON)
+:class:`Tagged`               cbor-x ``Tag`` (RegExp, …)      that CBOR tag (not in JSON)
+============================  ==============================  ==========================================
+
+Decoding also accepts what cbor-x writes natively (byte strings, tag 64, bignum tags 2/3, Set tag 258,
+``undefined``) and ``["$ArrayBuffer",…]`` (→ ``bytes``). Fallbacks, so that decoding never fails on a value
+JavaScript allows: a Set whose items are unhashable or collide in Python (``1`` and ``true``) becomes a
+:class:`SetItems` list; such a Map becomes a :class:`MapItems` list of ``(key, value)`` tuples; a Date outside
+Python's range and any other tag become :class:`Tagged`; an unknown ``["$Foo", x]`` pair stays a list.
+Floats stay floats: JS numbers that are whole but large arrive as ``1795890103694.0``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from rivetctl.errors import ConfigError, ProtocolError, RivetctlError
+from rivetctl.protocol import cbor
+from rivetctl.protocol.cbor import MAX_DEPTH, U32, Pairs, Tag
+
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_DECIMAL = re.compile(r"-?[0-9]+")
+_NATIVE_TAGS = frozenset({0, 1, 2, 3, 64, 258, 259, 55799})
+
+
+class Undefined:
+    """The type of :data:`UNDEFINED`, JavaScript's ``undefined``; falsy, a singleton."""
+
+    _instance: Undefined | None = None
+
+    def __new__(cls) -> Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED: Final = Undefined()
+
+
+class JsMap(dict[Any, Any]):
+    """A JavaScript ``Map`` (CBOR tag 259): a dict that encodes back as a Map, even with string keys."""
+
+
+class MapItems(list[tuple[Any, Any]]):
+    """A JavaScript ``Map`` whose keys Python cannot hold in a dict: ``(key, value)`` tuples in order."""
+
+
+class SetItems(list[Any]):
+    """A JavaScript ``Set`` whose items Python cannot hold in a set; encodes back as a Set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """A CBOR tag rivetctl does not interpret (cbor-x RegExp/Error tag 27, typed arrays but Uint8Array…)."""
+
+    tag: int
+    value: Any
+
+
+def to_json_compat(value: Any) -> Any:
+    """The JSON-safe tree an actor reads as ``value`` (what the ``json`` and ``cbor`` encodings carry).
+
+    Raises:
+        ConfigError: JSON cannot carry the value (a datetime, a Map with non-string keys, NaN/infinity,
+            a :class:`Tagged`, an unsupported type, nesting deeper than ``MAX_DEPTH``).
+    """
+    return _compat(value, 0, False)
+
+
+def from_json_compat(tree: Any, *, error: type[RivetctlError] = ProtocolError) -> Any:
+    """Revive a parsed JSON tree: ``$``-tagged pairs become Python values, ``$$`` loses one ``$``.
+
+    Args:
+        tree: what ``json.loads`` returned.
+        error: the exception class for malformed tags (``ConfigError`` when the tree came from the user).
+    """
+    try:
+        return _revive(tree, 0)
+    except ProtocolError as exc:
+        raise error(str(exc)) from None
+
+
+def dumps_cbor(value: Any) -> bytes:
+    """The CBOR an actor reads as ``value``, byte for byte what the official client writes (cbor-x +
+    JSON-compat): the payload of BARE ``args``/``output``, create ``input`` and queue bodies.
+
+    Raises:
+        ConfigError: an unsupported type, a naive datetime, an int beyond 64 bits inside a ``Tagged``, or
+            nesting deeper than ``MAX_DEPTH``.
+    """
+    return cbor.encode_tree(_compat(value, 0, True), "js")
+
+
+def dumps_cbor_canonical(value: Any) -> bytes:
+    """CBOR the way the *server* writes JSON-model values (minimal headers, sorted keys, shortest floats),
+    e.g. error ``metadata``; values outside the JSON model fall back to :func:`dumps_cbor`. For test peers.
+    """
+    try:
+        tree = to_json_compat(value)
+    except ConfigError:
+        return dumps_cbor(value)
+    return cbor.encode_tree(sort_keys(tree), "canonical")
+
+
+def sort_keys(tree: Any) -> Any:
+    """``tree`` with every dict's keys sorted, as serde_json's ``Value`` (a ``BTreeMap``) writes them."""
+    if isinstance(tree, dict):
+        return {key: sort_keys(tree[key]) for key in sorted(tree)}
+    if isinstance(tree, list):
+        return [sort_keys(item) for item in tree]
+    return tree
+
+
+def loads_cbor(data: bytes) -> Any:
+    """Decode one CBOR item written by an actor (or the server) into the value model.
+
+    Raises:
+        ProtocolError: anything that is not exactly one well-formed CBOR item with valid ``$`` tags.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ProtocolError(f"CBOR: expected bytes, got {type(data).__name__}")
+    try:
+        return _revive(cbor.decode(data, undefined=UNDEFINED), 0)
+    except RecursionError:
+        raise ProtocolError("CBOR: nested too deeply") from None
+
+
+def _compat(value: Any, depth: int, binary: bool) -> Any:
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"value nested deeper than {MAX_DEPTH} levels (or it contains itself)")
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return _number(value)
+    if isinstance(value, float):
+        if not binary and not math.isfinite(value):
+            raise ConfigError(f"JSON cannot carry the number {value}; use the bare encoding")
+        return float(value)
+    if isinstance(value, Undefined):
+        return ["$Undefined", 0]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return ["$Uint8Array", base64.b64encode(bytes(value)).decode("ascii")]
+    if isinstance(value, set | frozenset | SetItems):
+        return ["$Set", [_compat(item, depth + 1, binary) for item in value]]
+    if isinstance(value, dict | MapItems):
+        pairs = list(value.items()) if isinstance(value, dict) else list(value)
+        is_object = not isinstance(value, JsMap | MapItems) and all(isinstance(k, str) for k, _ in pairs)
+        if is_object or (not binary and all(isinstance(k, str) for k, _ in pairs)):
+            return {k: _compat(v, depth + 1, binary) for k, v in pairs}
+        if not binary:
+            raise ConfigError("JSON cannot carry a Map with non-string keys; use the bare encoding")
+        return Tag(259, Pairs([(_compat(k, depth + 1, True), _compat(v, depth + 1, True)) for k, v in pairs]))
+    if isinstance(value, list | tuple):
+        items = [_compat(item, depth + 1, binary) for item in value]
+        if len(items) == 2 and isinstance(items[0], str) and items[0].startswith("$"):
+            items[0] = "$" + items[0]
+        return items
+    if isinstance(value, datetime):
+        if not binary:
+            raise ConfigError("JSON cannot carry a datetime (a JS Date); send an ISO string or use bare")
+        return Tag(1, _date_seconds(value))
+    if isinstance(value, Tagged):
+        if not binary:
+            raise ConfigError(f"JSON cannot carry CBOR tag {value.tag}; use the bare encoding")
+        inner = value.value
+        is_bytes = isinstance(inner, bytes | bytearray | memoryview)
+        return Tag(value.tag, bytes(inner) if is_bytes else _compat(inner, depth + 1, True))
+    raise ConfigError(f"cannot send a {type(value).__name__} to an actor")
+
+
+def _number(value: int) -> Any:
+    # cbor-x decodes 64-bit CBOR integers as bigint, and the server turns JSON integers ≥ 2**32 into those:
+    # only a float reaches the actor as a number, so send what cbor-x itself writes for such numbers.
+    if -(1 << 32) <= value < 1 << 32:
+        return int(value)
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return float(value)
+    try:
+        return ["$BigInt", str(value)]
+    except ValueError:
+        raise ConfigError("integer too large to send (over 4300 digits)") from None
+
+
+def _date_seconds(value: datetime) -> Any:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ConfigError("cannot send a naive datetime; attach a timezone (e.g. datetime.UTC)")
+    ms = (value - _EPOCH) // timedelta(milliseconds=1)
+    if ms % 1000 == 0 and 0 <= ms // 1000 < 1 << 32:
+        return U32(ms // 1000)
+    return ms / 1000
+
+
+def _revive(node: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+    if isinstance(node, list):
+        if len(node) == 2 and isinstance(node[0], str) and node[0].startswith("$"):
+            return _revive_pair(node[0], node[1], depth)
+        return [_revive(item, depth + 1) for item in node]
+    if isinstance(node, dict):
+        return {key: _revive(item, depth + 1) for key, item in node.items()}
+    if isinstance(node, Pairs):
+        pairs = [(_revive(k, depth + 1), _revive(v, depth + 1)) for k, v in node.items]
+        if all(isinstance(k, str) for k, _ in pairs):
+            return dict(pairs)
+        return _map(pairs, dict)
+    if isinstance(node, Tag):
+        return _revive_tag(node.tag, node.item, depth)
+    return node
+
+
+def _revive_pair(name: str, payload: Any, depth: int) -> Any:
+    if name == "$BigInt":
+        if isinstance(payload, int) and not isinstance(payload, bool):
+            return payload
+        if isinstance(payload, str) and _DECIMAL.fullmatch(payload):
+            try:
+                return int(payload)
+            except ValueError:
+                raise ProtocolError("$BigInt has too many digits") from None
+        raise ProtocolError(f"$BigInt needs a decimal string, got {type(payload).__name__}")
+    if name in ("$Uint8Array", "$ArrayBuffer"):
+        return _b64(payload, name)
+    if name == "$Undefined":
+        return UNDEFINED
+    if name == "$Set":
+        if not isinstance(payload, list):
+            raise ProtocolError(f"$Set needs an array, got {type(payload).__name__}")
+        return _set([_revive(item, depth + 1) for item in payload])
+    if name.startswith("$$"):
+        return [name[1:], _revive(payload, depth + 1)]
+    return [name, _revive(payload, depth + 1)]  # an unknown tag from a newer server: keep it visible
+
+
+def _revive_tag(tag: int, item: Any, depth: int) -> Any:
+    if tag in (2, 3) and isinstance(item, bytes):
+        magnitude = int.from_bytes(item, "big")
+        return magnitude if tag == 2 else -1 - magnitude
+    if tag == 64 and isinstance(item, bytes):
+        return item
+    if tag == 259 and isinstance(item, Pairs):
+        return _map([(_revive(k, depth + 1), _revive(v, depth + 1)) for k, v in item.items], JsMap)
+    value = _revive(item, depth + 1)
+    if tag == 258 and isinstance(value, list):
+        return _set(value)
+    if tag == 55799:
+        return value
+    date = _date(tag, value)
+    return date if date is not None else Tagged(tag, value)
+
+
+def _map(pairs: list[tuple[Any, Any]], kind: type[dict[Any, Any]]) -> Any:
+    try:
+        built = kind(pairs)
+    except TypeError:
+        return MapItems(pairs)
+    return built if len(built) == len(pairs) else MapItems(pairs)
+
+
+def _set(items: list[Any]) -> Any:
+    try:
+        built = set(items)
+    except TypeError:
+        return SetItems(items)
+    return built if len(built) == len(items) else SetItems(items)
+
+
+def _date(tag: int, value: Any) -> datetime | None:
+    try:
+        if tag == 0 and isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        if (
+            tag == 1
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        ):
+            # cbor-x: new Date(Math.round(seconds * 1000)); outside Python's years 1-9999 it stays Tagged.
+            return _EPOCH + timedelta(milliseconds=math.floor(value * 1000 + 0.5))
+    except (ValueError, OverflowError):
+        pass
+    return None
+
+
+def _b64(payload: Any, name: str) -> bytes:
+    if not isinstance(payload, str):
+        raise ProtocolError(f"{name} needs a base64 string, got {type(payload).__name__}")
+    text = payload.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(f"{name} payload is not valid base64") from None

@@ -1,0 +1,228 @@
+"""WebSocket transport: opens an actor's ``/connect`` socket and moves frames, mapping failures to our errors.
+
+No protocol logic lives here: frames go in and out as bytes (JSON as text frames), and every failure of the
+``websockets`` library becomes a rivetctl error — ``NetworkError`` (could not open: retryable),
+``RequestTimeoutError``, ``ConnectionLostError`` (closed; carries the close code and reason),
+``ProtocolError`` (the peer is not a RivetKit engine) or an ``ActorError`` decoded from a refused upgrade.
+Messages name only the origin (scheme, host, port): the gateway URL may carry ``rvt-token``.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from rivetctl.errors import (
+    ConfigError,
+    ConnectionLostError,
+    NetworkError,
+    ProtocolError,
+    RequestTimeoutError,
+    RivetctlError,
+    actor_error,
+)
+from rivetctl.transport.http import USER_AGENT
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+SUBPROTOCOL = "rivet"
+MAX_FRAME = 4 * 1024 * 1024
+"""Incoming frame limit: the server caps action outputs at 1 MiB, and JSON or BARE add an envelope."""
+MAX_QUEUE = 64
+"""Received frames buffered before reading pauses (flow control); event bursts run faster with more."""
+PING_INTERVAL = 20.0
+"""Keepalive pings detect a dead TCP path; the engine answers pings (it never sends its own)."""
+PING_TIMEOUT = 20.0
+CLOSE_TIMEOUT = 2.0
+
+
+def subprotocols(encoding: str, params: Any) -> list[str]:
+    """The offered subprotocols: ``rivet``, ``rivet_encoding.<enc>`` and, with params, the params.
+
+    Params travel as ``rivet_conn_params.<percent-encoded JSON>`` (never in a header or the URL: they may
+    hold secrets). ``quote(safe="")`` escapes everything but ``A-Za-z0-9_.-~``, so the result is always a
+    valid HTTP token, which ``encodeURIComponent`` (used by the official client) does not guarantee.
+    ``params`` must already be JSON-compatible (``to_json_compat``).
+    """
+    offered = [SUBPROTOCOL, f"rivet_encoding.{encoding}"]
+    if params is not None:
+        text = json.dumps(params, separators=(",", ":"), ensure_ascii=False)
+        offered.append("rivet_conn_params." + quote(text, safe=""))
+    return offered
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
+def _ssl_context(url: str, verify: bool | str) -> ssl.SSLContext | None:
+    if not url.startswith("wss:"):
+        return None
+    if verify is True:
+        return ssl.create_default_context()
+    if verify is False:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=verify)
+
+
+def _closed_error(exc: BaseException, display_url: str) -> ConnectionLostError:
+    """A ``ConnectionLostError`` with the close code and reason the server sent (1006 if none)."""
+    rcvd = getattr(exc, "rcvd", None)
+    sent = getattr(exc, "sent", None)
+    frame = rcvd or sent
+    code = frame.code if frame is not None else 1006
+    reason = frame.reason if frame is not None else ""
+    where = _origin(display_url)
+    if rcvd is None and sent is None:
+        text = f"connection to {where} lost (code 1006: no close frame)"
+    elif rcvd is not None:
+        text = f"connection closed by {where} (code {code}" + (f", reason {reason!r})" if reason else ")")
+    else:
+        text = f"connection to {where} closed (code {code}" + (f", reason {reason!r})" if reason else ")")
+    return ConnectionLostError(text, code=code, reason=reason)
+
+
+def _rejected_upgrade(exc: Any, display_url: str, encoding: str) -> RivetctlError:
+    """Map a non-101 answer to the upgrade: a RivetKit error body becomes an ``ActorError``."""
+    response = exc.response
+    status = int(response.status_code)
+    body = bytes(response.body or b"")
+    ctype = response.headers.get("content-type")
+    ray = response.headers.get("x-rivet-ray-id")
+    try:
+        from rivetctl.protocol import encoding as codec
+
+        err = codec.decode_http_error(body, ctype, encoding)  # type: ignore[arg-type]
+    except Exception:
+        return NetworkError(
+            f"{_origin(display_url)} refused the WebSocket upgrade with HTTP {status}"
+            + (" (is the endpoint a RivetKit engine?)" if status < 500 else "")
+        )
+    return actor_error(
+        err.group, err.code, err.message, metadata=err.metadata, actor=err.actor, ray_id=ray, status=status
+    )
+
+
+class WebSocketTransport:
+    """One open WebSocket; ``send`` and ``recv`` raise ``ConnectionLostError`` once it is closed."""
+
+    def __init__(self, ws: ClientConnection, *, text: bool, display_url: str) -> None:
+        self._ws = ws
+        self._text = text
+        self.display_url = display_url
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        encoding: str,
+        params: Any = None,
+        text: bool = False,
+        headers: Mapping[str, str] | None = None,
+        open_timeout: float | None = 5.0,
+        display_url: str | None = None,
+        verify: bool | str = True,
+        ping_interval: float | None = PING_INTERVAL,
+        ping_timeout: float | None = PING_TIMEOUT,
+    ) -> WebSocketTransport:
+        """Open ``url`` (``ws://`` or ``wss://``) offering the RivetKit subprotocols.
+
+        Raises:
+            NetworkError: refused, reset, or a non-RivetKit HTTP answer (retryable).
+            RequestTimeoutError: the handshake did not complete within ``open_timeout``.
+            ActorError: the upgrade was refused with a RivetKit error body.
+            ProtocolError: the server answered the upgrade but not as a RivetKit engine.
+            ConfigError: the URL is not a WebSocket URL.
+
+        ``display_url`` is the redacted URL used in messages (the default shows only the origin).
+        """
+        from websockets import exceptions as wsx
+        from websockets.asyncio.client import connect
+        from websockets.typing import Subprotocol
+
+        shown = display_url or _origin(url)
+        where = _origin(shown)
+        offered = [Subprotocol(p) for p in subprotocols(encoding, params)]
+        try:
+            ws = await connect(
+                url,
+                subprotocols=offered,
+                compression=None,
+                additional_headers=dict(headers or {}),
+                user_agent_header=USER_AGENT,
+                proxy=None,
+                open_timeout=open_timeout,
+                ping_interval=ping_interval,
+                ping_timeout=ping_timeout,
+                close_timeout=CLOSE_TIMEOUT,
+                max_size=MAX_FRAME,
+                max_queue=MAX_QUEUE,
+                ssl=_ssl_context(url, verify),
+            )
+        except TimeoutError:
+            raise RequestTimeoutError(f"timed out opening a WebSocket to {where}") from None
+        except wsx.InvalidURI:
+            raise ConfigError(f"not a WebSocket URL: {shown}") from None
+        except wsx.InvalidStatus as exc:
+            raise _rejected_upgrade(exc, shown, encoding) from None
+        except wsx.NegotiationError as exc:
+            raise ProtocolError(f"{where} did not accept the RivetKit subprotocol: {exc}") from None
+        except wsx.InvalidHandshake as exc:
+            # Truncated or garbled answer: treated as a failed (retryable) attempt.
+            raise NetworkError(f"WebSocket handshake with {where} failed: {exc}") from None
+        except wsx.ConnectionClosed as exc:
+            raise _closed_error(exc, shown) from None
+        except OSError as exc:
+            reason = str(exc) or type(exc).__name__
+            if isinstance(exc, ConnectionRefusedError):
+                reason = "connection refused (is the server running?)"
+            raise NetworkError(f"cannot connect to {where}: {reason}") from None
+        if ws.subprotocol != SUBPROTOCOL:
+            await ws.close()
+            raise ProtocolError(f"{where} answered subprotocol {ws.subprotocol!r}, not {SUBPROTOCOL!r}")
+        return cls(ws, text=text, display_url=shown)
+
+    async def send(self, data: bytes) -> None:
+        """Send one frame (a text frame for JSON: ``data`` is UTF-8)."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self._ws.send(data, text=self._text)
+        except ConnectionClosed as exc:
+            raise _closed_error(exc, self.display_url) from None
+
+    async def recv(self) -> bytes | str:
+        """The next frame; ``ConnectionLostError`` with the close code and reason once closed."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            return await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise _closed_error(exc, self.display_url) from None
+
+    @property
+    def close_code(self) -> int | None:
+        return self._ws.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._ws.close_reason
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close with ``code``/``reason``; waits at most ``CLOSE_TIMEOUT`` for the TCP connection to end."""
+        await self._ws.close(code, reason)
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once, without a closing handshake."""
+        transport = self._ws.transport
+        if transport is not None:
+            transport.abort()
