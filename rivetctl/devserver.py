@@ -145,7 +145,7 @@ class DevServer:
 
     def actor_names(self) -> list[str]:
         url = f"{self.endpoint}/actors/names?namespace=default&limit=100"
-        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=2) as resp:
             return sorted(json.load(resp).get("names", {}))
 
     def wait_ready(self, timeout: float = 60.0, names: tuple[str, ...] = ("counter",)) -> None:

@@ -65,14 +65,18 @@ def root(
         ),
     ] = None,
     namespace: Annotated[
-        str | None, typer.Option("-n", "--namespace", help="Namespace [env: RIVET_NAMESPACE; default default].")
+        str | None,
+        typer.Option("-n", "--namespace", help="Namespace [env: RIVET_NAMESPACE; default default]."),
     ] = None,
     token: Annotated[
-        str | None, typer.Option("--token", help="Engine token [env: RIVET_TOKEN]. Never printed.", show_default=False)
+        str | None,
+        typer.Option("--token", help="Engine token [env: RIVET_TOKEN]. Never printed.", show_default=False),
     ] = None,
     encoding: Annotated[
         str | None,
-        typer.Option("--encoding", help="Wire encoding: json, cbor or bare [env: RIVETCTL_ENCODING; default bare]."),
+        typer.Option(
+            "--encoding", help="Wire encoding: json, cbor or bare [env: RIVETCTL_ENCODING; default bare]."
+        ),
     ] = None,
     profile: Annotated[
         str | None, typer.Option("--profile", help="Config profile to use [env: RIVETCTL_PROFILE].")
@@ -80,7 +84,9 @@ def root(
     output: Annotated[
         str,
         typer.Option(
-            "-o", "--output", help="Output: auto, table, json, jsonl, yaml or raw (auto: table on a terminal, else json)."
+            "-o",
+            "--output",
+            help="Output: auto, table, json, jsonl, yaml or raw (auto: table on a terminal, else json).",
         ),
     ] = "auto",
     timeout: Annotated[
@@ -91,15 +97,23 @@ def root(
         typer.Option("--param", help="Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable."),
     ] = None,
     params: Annotated[
-        str | None, typer.Option("--params", help="Connection params as JSON or @file [env: RIVETCTL_PARAMS].")
+        str | None,
+        typer.Option("--params", help="Connection params as JSON or @file [env: RIVETCTL_PARAMS]."),
     ] = None,
     verbose: Annotated[
-        int, typer.Option("-v", "--verbose", count=True, help="-v timing, -vv frames, -vvv raw bytes (secrets redacted).")
+        int,
+        typer.Option(
+            "-v", "--verbose", count=True, help="-v timing, -vv frames, -vvv raw bytes (secrets redacted)."
+        ),
     ] = 0,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
-    cacert: Annotated[str | None, typer.Option("--cacert", help="CA bundle file for TLS verification.")] = None,
-    traceback: Annotated[bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")] = False,
+    cacert: Annotated[
+        str | None, typer.Option("--cacert", help="CA bundle file for TLS verification.")
+    ] = None,
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -125,7 +139,9 @@ def root(
         cacert=cacert,
         traceback=traceback,
     )
-    ctx.obj = CliContext(opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr)
+    ctx.obj = CliContext(
+        opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr
+    )
 
 
 def _register() -> None:

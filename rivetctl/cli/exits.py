@@ -86,7 +86,9 @@ def message(exc: BaseException) -> str:
 
 def error_document(exc: BaseException) -> dict[str, Any]:
     """The machine-readable error for ``-o json``."""
-    doc: dict[str, Any] = {"error": {"message": message(exc), "exit_code": int(exit_code(exc)), "type": type(exc).__name__}}
+    doc: dict[str, Any] = {
+        "error": {"message": message(exc), "exit_code": int(exit_code(exc)), "type": type(exc).__name__}
+    }
     if isinstance(exc, e.ActorError):
         doc["error"].update(
             {
@@ -97,7 +99,11 @@ def error_document(exc: BaseException) -> dict[str, Any]:
                 "status": exc.status,
                 "actor": None
                 if exc.actor is None
-                else {"actor_id": exc.actor.actor_id, "generation": exc.actor.generation, "key": exc.actor.key},
+                else {
+                    "actor_id": exc.actor.actor_id,
+                    "generation": exc.actor.generation,
+                    "key": exc.actor.key,
+                },
             }
         )
     if isinstance(exc, e.UnknownActorNameError):

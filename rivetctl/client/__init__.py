@@ -1,10 +1,10 @@
 """The public async client library, shaped like the RivetKit JavaScript client.
 
-    from rivetctl.client import Client
+from rivetctl.client import Client
 
-    async with Client("http://127.0.0.1:6420") as client:
-        counter = client.counter.get_or_create("my-counter")
-        print(await counter.increment(5))
+async with Client("http://127.0.0.1:6420") as client:
+    counter = client.counter.get_or_create("my-counter")
+    print(await counter.increment(5))
 """
 
 from rivetctl.client.accessor import ActorAccessor

@@ -111,7 +111,10 @@ class EngineApi:
     async def _call(
         self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
     ) -> Any:
-        query = {"namespace": self.options.namespace, **{k: v for k, v in (params or {}).items() if v is not None}}
+        query = {
+            "namespace": self.options.namespace,
+            **{k: v for k, v in (params or {}).items() if v is not None},
+        }
         url = f"{self.options.endpoint}{path}?{urlencode(query)}"
         headers = {"accept": "application/json"}
         if self.options.token:
@@ -125,7 +128,9 @@ class EngineApi:
 
     async def metadata(self) -> dict[str, Any]:
         """``GET /metadata``: runtime, version and protocol versions of the server."""
-        resp = await self._http.request("GET", f"{self.options.endpoint}/metadata?namespace={quote(self.options.namespace)}")
+        resp = await self._http.request(
+            "GET", f"{self.options.endpoint}/metadata?namespace={quote(self.options.namespace)}"
+        )
         data = decode_rest(resp, "GET /metadata")
         if not isinstance(data, dict):
             raise ProtocolError("GET /metadata did not return an object; is this a RivetKit engine?")
@@ -185,7 +190,9 @@ class EngineApi:
                 return actor
         return None
 
-    def _create_body(self, name: str, key: list[str] | None, input: Any, has_input: bool, region: str | None) -> dict[str, Any]:
+    def _create_body(
+        self, name: str, key: list[str] | None, input: Any, has_input: bool, region: str | None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "name": name,
             "key": engine_key_string(key) if key is not None else None,
@@ -207,7 +214,13 @@ class EngineApi:
         return body
 
     async def create_actor(
-        self, name: str, key: list[str] | None, *, input: Any = None, has_input: bool = False, region: str | None = None
+        self,
+        name: str,
+        key: list[str] | None,
+        *,
+        input: Any = None,
+        has_input: bool = False,
+        region: str | None = None,
     ) -> ActorInfo:
         """``POST /actors``; an existing key raises ``ActorExistsError`` naming the existing id."""
         body = self._create_body(name, key, input, has_input, region)
@@ -231,7 +244,13 @@ class EngineApi:
         return ActorInfo.from_json(data.get("actor") if isinstance(data, dict) else None)
 
     async def get_or_create_actor(
-        self, name: str, key: list[str], *, input: Any = None, has_input: bool = False, region: str | None = None
+        self,
+        name: str,
+        key: list[str],
+        *,
+        input: Any = None,
+        has_input: bool = False,
+        region: str | None = None,
     ) -> tuple[ActorInfo, bool]:
         """``PUT /actors``: the actor and whether it was created now."""
         data = await self._call("PUT", "/actors", body=self._create_body(name, key, input, has_input, region))
@@ -249,7 +268,9 @@ class EngineApi:
         """Raw actor KV value (``None`` when the key is absent)."""
         encoded = base64.b64encode(key).decode()
         try:
-            data = await self._call("GET", f"/actors/{quote(actor_id, safe='')}/kv/keys/{quote(encoded, safe='')}")
+            data = await self._call(
+                "GET", f"/actors/{quote(actor_id, safe='')}/kv/keys/{quote(encoded, safe='')}"
+            )
         except ActorNotFoundError:
             return None
         except Exception as exc:
@@ -290,7 +311,11 @@ def decode_rest(resp: HttpResponse, what: str) -> Any:
             "not JSON: is the endpoint a RivetKit engine?"
         ) from None
     if resp.status >= 400:
-        if isinstance(data, dict) and isinstance(data.get("group"), str) and isinstance(data.get("code"), str):
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("group"), str)
+            and isinstance(data.get("code"), str)
+        ):
             raise actor_error(
                 data["group"],
                 data["code"],

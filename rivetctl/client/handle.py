@@ -75,9 +75,14 @@ class ActorHandle:
         if self._pinned_id is not None:
             return ForIdQuery(self._query.name, self._pinned_id)
         query = self._query
+        assert not isinstance(query, ForIdQuery)  # ids are pinned above
         await self._client._check_name(query.name)
         needs_id = not key_fits_query(query.key)
-        if isinstance(query, GetOrCreateQuery) and query.has_input and len(input_b64url(query.input)) > MAX_QUERY_INPUT:
+        if (
+            isinstance(query, GetOrCreateQuery)
+            and query.has_input
+            and len(input_b64url(query.input)) > MAX_QUERY_INPUT
+        ):
             needs_id = True
         if needs_id:
             self._pinned_id = await self.resolve()
@@ -97,7 +102,7 @@ class ActorHandle:
             headers["x-rivet-conn-params"] = json.dumps(to_json_compat(self._params), ensure_ascii=True)
         return headers
 
-    async def action(self, name: str, *args: Any, timeout: float | None | Any = ...) -> Any:
+    async def action(self, name: str, *args: Any, timeout: float | Any | None = ...) -> Any:
         """Run one action statelessly over HTTP and return its output."""
         enc = self._client.options.encoding
         body = codec.encode_http_request(HttpActionRequest(list(args)), enc)
@@ -105,7 +110,12 @@ class ActorHandle:
         query = await self._route()
         url = self._url(query, f"/action/{quote(name, safe='')}")
         resp = await self._client.http.request(
-            "POST", url, headers=self._headers(enc), content=body, display_url=redact_url(url), timeout=timeout
+            "POST",
+            url,
+            headers=self._headers(enc),
+            content=body,
+            display_url=redact_url(url),
+            timeout=timeout,
         )
         if resp.status != 200:
             raise self._error(resp, enc)
@@ -156,7 +166,7 @@ class ActorHandle:
         await self._client._check_name(query.name)
         engine = self._client.engine
         if isinstance(query, GetQuery):
-            found = await engine.find_actor(query.name, query.key)
+            found = await engine.find_actor(query.name, list(query.key))
             if found is None:
                 raise actor_error(
                     "actor", "not_found", f"no {query.name!r} actor with key {query.key!r}", status=404
@@ -164,7 +174,7 @@ class ActorHandle:
             return found.actor_id
         if isinstance(query, GetOrCreateQuery):
             info, _ = await engine.get_or_create_actor(
-                query.name, query.key, input=query.input, has_input=query.has_input, region=query.region
+                query.name, list(query.key), input=query.input, has_input=query.has_input, region=query.region
             )
             return info.actor_id
         raise AssertionError(f"unexpected query {query!r}")

@@ -52,11 +52,15 @@ class Inspector:
         if body is not None:
             content = json.dumps(body).encode()
             headers["content-type"] = "application/json"
-        resp = await self._client.http.request(method, url, headers=headers, content=content, display_url=redact_url(url))
+        resp = await self._client.http.request(
+            method, url, headers=headers, content=content, display_url=redact_url(url)
+        )
         try:
             data = json.loads(resp.body) if resp.body else None
         except (ValueError, UnicodeDecodeError):
-            raise ProtocolError(f"inspector {path} answered HTTP {resp.status} with a non-JSON body") from None
+            raise ProtocolError(
+                f"inspector {path} answered HTTP {resp.status} with a non-JSON body"
+            ) from None
         if resp.status >= 400:
             if isinstance(data, dict) and "group" in data and "code" in data:
                 raise actor_error(

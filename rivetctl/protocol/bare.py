@@ -110,9 +110,7 @@ class BareReader:
 
     def _take(self, size: int) -> bytes:
         if size > self.remaining:
-            raise ProtocolError(
-                f"BARE: need {size} byte(s) at offset {self._pos}, only {self.remaining} left"
-            )
+            raise ProtocolError(f"BARE: need {size} byte(s) at offset {self._pos}, only {self.remaining} left")
         chunk = self._data[self._pos : self._pos + size]
         self._pos += size
         return chunk

@@ -51,9 +51,7 @@ def _read(data: bytes | str, fn: Callable[[BareReader, int], T], *, min_version:
     reader = BareReader(bytes(data))
     version = reader.u16()
     if not min_version <= version <= MAX_VERSION:
-        raise ProtocolError(
-            f"BARE: unsupported protocol version {version} (expected {min_version}–{MAX_VERSION})"
-        )
+        raise ProtocolError(f"BARE: unsupported protocol version {version} (expected {min_version}–{MAX_VERSION})")
     result = fn(reader, version)
     reader.done()
     return result

@@ -68,9 +68,7 @@ def encode_tree(tree: Any, style: Style = "js") -> bytes:
 
 def _head(out: bytearray, major: int, value: int, width: int = 0) -> None:
     if width == 0:
-        width = (
-            0 if value < 24 else 1 if value < 0x100 else 2 if value < 0x10000 else 4 if value < 1 << 32 else 8
-        )
+        width = 0 if value < 24 else 1 if value < 0x100 else 2 if value < 0x10000 else 4 if value < 1 << 32 else 8
     if width == 0:
         out.append(major << 5 | value)
     else:

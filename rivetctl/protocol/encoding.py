@@ -142,7 +142,7 @@ def encode_http_error(msg: HttpResponseError, enc: Encoding) -> bytes:
     _check(enc)
     if enc == "bare":
         return bare.write_http_error(msg)
-    return tree.dump(tree.http_error_tree(msg, enc), enc, "server")
+    return tree.dump(tree.http_error_tree(msg), enc, "server")
 
 
 def decode_http_error(body: bytes | str, content_type: str | None, enc: Encoding) -> HttpResponseError:

@@ -1,6 +1,6 @@
 """The actor value model: Python values ⇄ the JSON-compat trees and CBOR bytes RivetKit actors use.
 
-Mapping (verified against a rivetkit 2.3.19 actor; see ``tests/unit/test_protocol_values.py``):
+Mapping (checked against a rivetkit 2.3.19 actor, see ``tests/unit/test_protocol_server_facts.py``):
 
 ============================  ==============================  ==========================================
 Python                        JS in the actor                 on the wire
@@ -11,7 +11,7 @@ Python                        JS in the actor                 on the wire
 other ``int`` ≤ 2**53-1       number                          float (an integer ≥ 2**32 reaches the
                                                               actor as a *bigint*)
 larger ``int``                bigint                          ``["$BigInt","<decimal>"]``
-``float``                     number                          float64 (NaN/±inf only in CBOR/BARE)
+``float``                     number                          float64, even ``1.0`` (NaN/±inf: BARE only)
 ``bytes``-like                Uint8Array                      ``["$Uint8Array","<base64>"]``
 ``set``/``frozenset``         Set                             ``["$Set",[…]]``
 ``list``/``tuple``            Array                           array; a 2-list whose first item is a
@@ -47,7 +47,6 @@ from rivetctl.protocol.cbor import MAX_DEPTH, U32, Pairs, Tag
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DECIMAL = re.compile(r"-?[0-9]+")
-_NATIVE_TAGS = frozenset({0, 1, 2, 3, 64, 258, 259, 55799})
 
 
 class Undefined:
@@ -306,12 +305,7 @@ def _date(tag: int, value: Any) -> datetime | None:
         if tag == 0 and isinstance(value, str):
             parsed = datetime.fromisoformat(value)
             return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-        if (
-            tag == 1
-            and isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-        ):
+        if tag == 1 and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             # cbor-x: new Date(Math.round(seconds * 1000)); outside Python's years 1-9999 it stays Tagged.
             return _EPOCH + timedelta(milliseconds=math.floor(value * 1000 + 0.5))
     except (ValueError, OverflowError):

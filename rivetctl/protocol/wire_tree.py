@@ -45,9 +45,7 @@ _U64_MAX = (1 << 64) - 1
 def dump(tree: Any, enc: TreeEncoding, side: Side) -> bytes:
     """Serialize a tree: JSON compact (sorted keys on the server side), CBOR in cbor-x or canonical layout."""
     if enc == "json":
-        text = json.dumps(
-            tree, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=side == "server"
-        )
+        text = json.dumps(tree, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=side == "server")
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -119,18 +117,14 @@ def to_client_tree(msg: ToClient, enc: TreeEncoding) -> dict[str, Any]:
     if isinstance(msg, Error):
         val: dict[str, Any] = {"group": msg.group, "code": msg.code, "message": msg.message}
         if msg.metadata is not None:
-            val["metadata"] = (
-                to_json_compat(msg.metadata) if as_json else Raw(dumps_cbor_canonical(msg.metadata))
-            )
+            val["metadata"] = to_json_compat(msg.metadata) if as_json else Raw(dumps_cbor_canonical(msg.metadata))
         if msg.actor is not None:
             generation = msg.actor.generation or 0
             val["actor"] = _actor_tree(msg.actor, generation if as_json else U64(generation))
         val["actionId"] = None if msg.action_id is None else _id(msg.action_id, enc)
         return {"body": {"tag": "Error", "val": val}}
     if isinstance(msg, ActionResponse):
-        return {
-            "body": {"tag": "ActionResponse", "val": {"id": _id(msg.id, enc), "output": value(msg.output)}}
-        }
+        return {"body": {"tag": "ActionResponse", "val": {"id": _id(msg.id, enc), "output": value(msg.output)}}}
     if isinstance(msg, Event):
         return {"body": {"tag": "Event", "val": {"name": msg.name, "args": value(list(msg.args))}}}
     raise ConfigError(f"not a server→client message: {type(msg).__name__}")
@@ -164,7 +158,7 @@ def http_response_tree(msg: HttpActionResponse | HttpQueueSendResponse) -> Any:
     raise ConfigError(f"not an HTTP response body: {type(msg).__name__}")
 
 
-def http_error_tree(msg: HttpResponseError, enc: TreeEncoding) -> Any:
+def http_error_tree(msg: HttpResponseError) -> Any:
     """An actor's error body (sorted keys; ``generation`` a plain number)."""
     tree: dict[str, Any] = {"group": msg.group, "code": msg.code, "message": msg.message}
     if msg.metadata is not None:
@@ -248,9 +242,7 @@ def to_client_from(tree: Any) -> ToClient:
     if tag == "Error":
         action_id = _opt_uint(val.get("actionId"), "actionId")
         actor = _actor(val.get("actor"))
-        return Error(
-            _str(val, "group"), _str(val, "code"), _str(val, "message"), val.get("metadata"), action_id, actor
-        )
+        return Error(_str(val, "group"), _str(val, "code"), _str(val, "message"), val.get("metadata"), action_id, actor)
     if tag == "ActionResponse":
         if "output" not in val:
             raise ProtocolError("ActionResponse without 'output'")

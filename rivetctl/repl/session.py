@@ -60,6 +60,7 @@ class Session:
         self.sources = Sources()
         self._event_times: deque[float] = deque(maxlen=2000)
         self.notices: list[str] = []
+        self._background: set[asyncio.Future[None]] = set()
 
     # -- state for the toolbar ------------------------------------------------------------------------
 
@@ -93,7 +94,8 @@ class Session:
         self.sources.for_actor(self.sources.keys, name).add(key)
         for event in subscribe or []:
             self.subscribe(event)
-        asyncio.ensure_future(self.refresh_actions())
+        self._background.add(task := asyncio.ensure_future(self.refresh_actions()))
+        task.add_done_callback(self._background.discard)
 
     def _on_status(self, label: str, status: str) -> None:
         if status == "disconnected":
@@ -173,7 +175,9 @@ class Session:
             raise
         ms = (time.perf_counter() - started) * 1000
         self.sources.for_actor(self.sources.actions, slot.address.name).add(line.action)
-        self.transcript.append({"type": "result", "actor": slot.label, "action": line.action, "output": output, "ms": ms})
+        self.transcript.append(
+            {"type": "result", "actor": slot.label, "action": line.action, "output": output, "ms": ms}
+        )
         self.printer.result(line.action, output, ms)
 
     async def dot(self, line: Dot) -> bool:
@@ -181,7 +185,10 @@ class Session:
         if name == ".quit":
             return False
         if name == ".help":
-            self.printer.table(["command", "what"], [{"command": k, "what": v.split(" — ", 1)[-1]} for k, v in DOT_COMMANDS.items()])
+            self.printer.table(
+                ["command", "what"],
+                [{"command": k, "what": v.split(" — ", 1)[-1]} for k, v in DOT_COMMANDS.items()],
+            )
             self.printer.info("anything else: ACTION [ARG...] calls the action on the live connection")
         elif name == ".use":
             if len(words) != 2:
@@ -192,10 +199,15 @@ class Session:
                 raise ConfigError(f"usage: {name} EVENT...")
             for event in words:
                 (self.subscribe if name == ".sub" else self.unsubscribe)(event)
-            self.printer.info(f"{'subscribed to' if name == '.sub' else 'unsubscribed from'} {', '.join(words)}")
+            self.printer.info(
+                f"{'subscribed to' if name == '.sub' else 'unsubscribed from'} {', '.join(words)}"
+            )
         elif name == ".events":
             count = int(words[0]) if words and words[0].isdigit() else 20
-            rows = [dict(r, time=time.strftime("%H:%M:%S", time.localtime(r["time"]))) for r in list(self.events)[-count:]]
+            rows = [
+                dict(r, time=time.strftime("%H:%M:%S", time.localtime(r["time"])))
+                for r in list(self.events)[-count:]
+            ]
             self.printer.table(["time", "actor", "event", "args"], rows, title=f"last {len(rows)} events")
         elif name == ".state":
             from rivetctl.client.inspector import Inspector
@@ -211,8 +223,13 @@ class Session:
             await self._encoding(words)
         elif name == ".status":
             rows = [
-                {"actor": s.label, "current": "*" if s.label == self.current else "", "status": s.conn.status,
-                 "queued": s.conn.queued, "subscriptions": ", ".join(s.unsubscribers)}
+                {
+                    "actor": s.label,
+                    "current": "*" if s.label == self.current else "",
+                    "status": s.conn.status,
+                    "queued": s.conn.queued,
+                    "subscriptions": ", ".join(s.unsubscribers),
+                }
                 for s in self.slots.values()
             ]
             self.printer.table(["current", "actor", "status", "queued", "subscriptions"], rows)
@@ -251,7 +268,11 @@ class Session:
 
     async def _params(self, rest: str) -> None:
         if not rest:
-            shown = {k: "***" for k in self.params} if isinstance(self.params, dict) else ("***" if self.params else None)
+            shown = (
+                {k: "***" for k in self.params}
+                if isinstance(self.params, dict)
+                else ("***" if self.params else None)
+            )
             self.printer.value({"params": shown})
             return
         from rivetctl.cli.args import parse_json_option

@@ -79,7 +79,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         display_url: str | None = None,
-        timeout: float | None | Any = ...,
+        timeout: float | Any | None = ...,
     ) -> HttpResponse:
         """Send one request; ``display_url`` is the redacted URL used in errors and traces."""
         import httpx
@@ -143,7 +143,7 @@ def _origin(url: str) -> str:
 
 def _reason(exc: BaseException) -> str:
     # httpx wraps the OS error ("All connection attempts failed"); the cause says what happened.
-    parts = []
+    parts: list[str] = []
     seen: BaseException | None = exc
     while seen is not None and len(parts) < 5:
         parts.append(str(seen) or type(seen).__name__)

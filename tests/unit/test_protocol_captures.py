@@ -137,9 +137,7 @@ def _http(enc: str, action: str) -> tuple[bytes, int, str | None, bytes]:
     """(request body, status, response content type, response body) of the first call of ``action``."""
     lines = _lines(f"official-client-{enc}.jsonl")
     for index, line in enumerate(lines):
-        if line.get("kind") == "http" and line.get("start", "").startswith(
-            f"POST /gateway/counter/action/{action}?"
-        ):
+        if line.get("kind") == "http" and line.get("start", "").startswith(f"POST /gateway/counter/action/{action}?"):
             answer = next(x for x in lines[index + 1 :] if x["conn"] == line["conn"] and x["dir"] == "S>C")
             headers = {k.lower(): v for k, v in answer["headers"]}
             status = int(answer["start"].split()[1])
@@ -190,9 +188,7 @@ def test_http_errors_raised_inside_the_actor(enc: Encoding, action: str, status:
     assert got_status == status
     error = codec.decode_http_error(body, content_type, enc)
     assert error.actor is not None and error.actor.generation == 1 and error.actor.key == f"cap-{enc}"
-    assert error == HttpResponseError(
-        expected.group, expected.code, expected.message, expected.metadata, error.actor
-    )
+    assert error == HttpResponseError(expected.group, expected.code, expected.message, expected.metadata, error.actor)
     assert codec.encode_http_error(error, enc) == body
 
 

@@ -130,9 +130,7 @@ CAPTURED_URLS: list[tuple[Any, str, str | None, str]] = [
 
 
 @pytest.mark.parametrize(("query", "path", "token", "expected"), CAPTURED_URLS)
-def test_gateway_urls_are_those_of_the_official_client(
-    query: Any, path: str, token: str | None, expected: str
-) -> None:
+def test_gateway_urls_are_those_of_the_official_client(query: Any, path: str, token: str | None, expected: str) -> None:
     assert expected in _captured_paths()
     assert gateway_url(EP, query, path, namespace="default", token=token) == EP + expected
 
@@ -144,13 +142,9 @@ def test_gateway_url_details() -> None:
         "https://h.example/base/gateway/my%20actor%2Fx/action/a?rvt-namespace=ns+1&rvt-method=getOrCreate"
         "&rvt-runner=pool+a&rvt-input=9g&rvt-region=eu-1&rvt-crash-policy=sleep&rvt-token=t%2B%2F%7E+*"
     )
-    direct = gateway_url(
-        EP, ForIdQuery("a", "id/1"), "/request/x", namespace="", token="t@k", user_query={"q": "1 2"}
-    )
+    direct = gateway_url(EP, ForIdQuery("a", "id/1"), "/request/x", namespace="", token="t@k", user_query={"q": "1 2"})
     assert direct == EP + "/gateway/id%2F1@t%40k/request/x?q=1+2"
-    with_query = gateway_url(
-        EP, GetQuery("a"), "/request/x", namespace="default", token=None, user_query={"q": "v"}
-    )
+    with_query = gateway_url(EP, GetQuery("a"), "/request/x", namespace="default", token=None, user_query={"q": "v"})
     assert with_query == EP + "/gateway/a/request/x?q=v&rvt-namespace=default&rvt-method=get"
 
 

@@ -48,9 +48,7 @@ def _round_trips(msg: Any, enc: Encoding) -> None:
         back = codec.decode_http_error(data, codec.content_type(enc), enc)
     elif type(msg).__name__.startswith("Http"):
         data = codec.encode_http_response(msg, enc)
-        decode = (
-            codec.decode_http_action_response if hasattr(msg, "output") else codec.decode_http_queue_response
-        )
+        decode = codec.decode_http_action_response if hasattr(msg, "output") else codec.decode_http_queue_response
         back = decode(data, enc)
     else:
         data = codec.encode_to_client(msg, enc)

@@ -32,7 +32,7 @@ SENT: list[tuple[Any, str]] = [
     (b"\x00\x01\xff", "bytes:0,1,255"),
     (UNDEFINED, "undefined"),
     (None, "null"),
-    ({1, "two"}, "set:1,two"),
+    ({1, 3}, "set:1,3"),  # (int items only: a str's hash, so the set's order, changes per process)
     (["$fake", 1], "array:2"),  # escaped to ["$$fake", 1]; unescaped it would fail the action
     (["$$x", 2], "array:2"),
     ({"a": [1, {"b": None}]}, 'object:{"a":[1,{"b":null}]}'),
@@ -64,9 +64,7 @@ def _cases(enc: str) -> list[tuple[Any, str]]:
 @pytest.mark.parametrize("enc", ENCODINGS)
 def test_how_the_actor_sees_values_sent_over_http(enc: Encoding) -> None:
     values = [value for value, _ in _cases(enc)]
-    assert codec.encode_http_request(HttpActionRequest(values), enc) == _probe(
-        "http-describeArgs", enc, "C>S"
-    )
+    assert codec.encode_http_request(HttpActionRequest(values), enc) == _probe("http-describeArgs", enc, "C>S")
     answer = codec.decode_http_action_response(_probe("http-describeArgs", enc, "S>C"), enc)
     assert answer.output == [seen for _, seen in _cases(enc)]
 

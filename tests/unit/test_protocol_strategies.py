@@ -30,9 +30,7 @@ U64_MAX = 2**64 - 1
 
 # --- values ---------------------------------------------------------------------------------------
 
-texts = (
-    st.text(max_size=12) | st.text(max_size=8).map(lambda s: "$" + s) | st.sampled_from(["$BigInt", "$Set"])
-)
+texts = st.text(max_size=12) | st.text(max_size=8).map(lambda s: "$" + s) | st.sampled_from(["$BigInt", "$Set"])
 integers = st.integers() | st.sampled_from(
     [
         0,
@@ -105,9 +103,7 @@ def to_client(values: st.SearchStrategy[Any]) -> st.SearchStrategy[m.ToClient]:
     """Server→client WebSocket messages with values from ``values``."""
     return st.one_of(
         st.builds(m.Init, st.text(), st.text()),
-        st.builds(
-            m.Error, st.text(), st.text(), st.text(), st.none() | values, st.none() | u64, st.none() | actors
-        ),
+        st.builds(m.Error, st.text(), st.text(), st.text(), st.none() | values, st.none() | u64, st.none() | actors),
         st.builds(m.ActionResponse, u64, values),
         st.builds(m.Event, st.text(), st.lists(values, max_size=4)),
     )
@@ -122,16 +118,12 @@ def http_requests(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 def http_responses(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Action and queue ``200`` bodies."""
-    return st.builds(m.HttpActionResponse, values) | st.builds(
-        m.HttpQueueSendResponse, st.text(), st.none() | values
-    )
+    return st.builds(m.HttpActionResponse, values) | st.builds(m.HttpQueueSendResponse, st.text(), st.none() | values)
 
 
 def http_errors(values: st.SearchStrategy[Any]) -> st.SearchStrategy[m.HttpResponseError]:
     """Error bodies."""
-    return st.builds(
-        m.HttpResponseError, st.text(), st.text(), st.text(), st.none() | values, st.none() | actors
-    )
+    return st.builds(m.HttpResponseError, st.text(), st.text(), st.text(), st.none() | values, st.none() | actors)
 
 
 # --- comparison -----------------------------------------------------------------------------------

@@ -262,10 +262,7 @@ def test_dumps_cbor_refuses_unsupported_and_cyclic_values() -> None:
 
 
 def test_canonical_cbor_is_what_the_server_writes_for_metadata() -> None:
-    assert (
-        dumps_cbor_canonical({"reason": "because", "n": 42}).hex()
-        == "a2616e182a66726561736f6e6762656361757365"
-    )
+    assert dumps_cbor_canonical({"reason": "because", "n": 42}).hex() == "a2616e182a66726561736f6e6762656361757365"
     assert dumps_cbor_canonical([2.5, 1e300]).hex() == "82f94100fb7e37e43c8800759c"
     assert dumps_cbor_canonical(datetime.fromtimestamp(0, UTC)) == dumps_cbor(datetime.fromtimestamp(0, UTC))
 

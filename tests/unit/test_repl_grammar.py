@@ -27,7 +27,8 @@ def test_parse(line: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "line", [".nope", "echo 'unterminated", '{"action": 1}', '{"action": "x", "args": 3}', "{bad json", "echo -"]
+    "line",
+    [".nope", "echo 'unterminated", '{"action": 1}', '{"action": "x", "args": 3}', "{bad json", "echo -"],
 )
 def test_errors(line: str) -> None:
     with pytest.raises(ConfigError):

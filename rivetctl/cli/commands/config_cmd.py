@@ -11,7 +11,10 @@ from rivetctl.cli.runner import cli_context
 app = typer.Typer(
     help="Manage connection profiles (like kubectl contexts). Precedence: flag > env > profile > default.",
     no_args_is_help=True,
-    epilog="Examples:\n\n  rivetctl config set local --endpoint http://127.0.0.1:6420 --use\n\n  rivetctl config list\n",
+    epilog=(
+        "Examples:\n\n  rivetctl config set local --endpoint http://127.0.0.1:6420 --use\n\n"
+        "  rivetctl config list\n"
+    ),
 )
 
 SET_EPILOG = """Examples:
@@ -31,20 +34,24 @@ def set_profile(
     endpoint: Annotated[str | None, typer.Option("--endpoint", help="Engine endpoint.")] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", help="Namespace.")] = None,
     token_env: Annotated[
-        str | None, typer.Option("--token-env", help="Environment variable that holds the token (recommended).")
+        str | None,
+        typer.Option("--token-env", help="Environment variable that holds the token (recommended)."),
     ] = None,
     token: Annotated[
         str | None, typer.Option("--token", help="Token stored in the file (the file is created 0600).")
     ] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="json, cbor or bare.")] = None,
-    runner: Annotated[str | None, typer.Option("--runner", help="Runner pool name for get-or-create.")] = None,
+    runner: Annotated[
+        str | None, typer.Option("--runner", help="Runner pool name for get-or-create.")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Connection param KEY=VALUE.")] = None,
     secret_param: Annotated[
         list[str] | None,
         typer.Option("--secret-param", help="KEY=ENVVAR: the param's value is read from ENVVAR at use."),
     ] = None,
     events: Annotated[
-        list[str] | None, typer.Option("--events", help="ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to.")
+        list[str] | None,
+        typer.Option("--events", help="ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to."),
     ] = None,
     use: Annotated[bool, typer.Option("--use", help="Also make it the current profile.")] = False,
 ) -> None:
@@ -90,7 +97,9 @@ def set_profile(
 
 
 @app.command("use", epilog="Example:\n\n  rivetctl config use prod\n")
-def use_profile(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)]) -> None:
+def use_profile(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)]
+) -> None:
     """Make a profile the current one."""
     cli = cli_context(ctx)
     cfg = cli.config
@@ -127,12 +136,16 @@ def show_profile(
     cli = cli_context(ctx)
     prof = cli.config.profile(name)
     if prof is None:
-        raise ConfigError(f"no current profile; create one with `rivetctl config set NAME ...` ({cli.config.path})")
+        raise ConfigError(
+            f"no current profile; create one with `rivetctl config set NAME ...` ({cli.config.path})"
+        )
     cli.output.record(prof.redacted(), title=f"profile {prof.name}")
 
 
 @app.command("delete", epilog="Example:\n\n  rivetctl config delete old\n")
-def delete_profile(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)]) -> None:
+def delete_profile(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)]
+) -> None:
     """Delete a profile."""
     cli = cli_context(ctx)
     cfg = cli.config

@@ -31,9 +31,14 @@ def connect(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Actor name.", show_default=False)],
     key: Annotated[str, typer.Argument(help="Actor key, JSON array, or @ACTOR_ID.", show_default=False)],
-    sub: Annotated[list[str] | None, typer.Option("--sub", help="Subscribe to this event; repeatable.")] = None,
+    sub: Annotated[
+        list[str] | None, typer.Option("--sub", help="Subscribe to this event; repeatable.")
+    ] = None,
     linger: Annotated[
-        float, typer.Option("--linger", min=0, help="Script mode: seconds to keep receiving events after stdin ends.")
+        float,
+        typer.Option(
+            "--linger", min=0, help="Script mode: seconds to keep receiving events after stdin ends."
+        ),
     ] = 0.0,
 ) -> None:
     """Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."""
@@ -135,7 +140,13 @@ def _script(cli: Any, name: str, key: str, subscribe: list[str], linger: float) 
                         elif parsed.name == ".status":
                             write({"type": "status", "status": conn.status, "line": lineno})
                         else:
-                            write({"type": "error", "line": lineno, "error": {"message": f"{parsed.name} is REPL-only"}})
+                            write(
+                                {
+                                    "type": "error",
+                                    "line": lineno,
+                                    "error": {"message": f"{parsed.name} is REPL-only"},
+                                }
+                            )
                         continue
                     assert isinstance(parsed, Call)
                     started = time.perf_counter()

@@ -15,6 +15,7 @@ Key = Annotated[
     ),
 ]
 Input = Annotated[
-    str | None, typer.Option("--input", help="Create input as JSON or @file (used only when the actor is created).")
+    str | None,
+    typer.Option("--input", help="Create input as JSON or @file (used only when the actor is created)."),
 ]
 Region = Annotated[str | None, typer.Option("--region", help="Datacenter to create the actor in.")]

@@ -1,0 +1,259 @@
+# fish completion for rivetctl 0.1.0
+# Generated from the command tree by scripts/generate (rivetctl completions fish); do not edit.
+#
+#   rivetctl completions fish > ~/.config/fish/completions/rivetctl.fish
+#
+# Actor and action names come from the completion cache that rivetctl keeps in
+# ${XDG_CACHE_HOME:-~/.cache}/rivetctl: a bounded read of a local file on Tab, never a network call.
+
+function __rivetctl_subcommands --argument-names path
+    switch $path
+        case ''
+            printf '%s\n' call get create destroy sleep actors describe inspect-id state watch connect repl completions man dev-server ping config
+        case 'config'
+            printf '%s\n' set use list show delete path
+    end
+end
+
+function __rivetctl_takes_value --argument-names path opt
+    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
+end
+
+# Parse the tokens before the cursor once per command line: command path, arguments so far, whether
+# the cursor is on an option's value.
+function __rivetctl_parse
+    set -l tokens (commandline -opc)
+    set -l key (string join \x1e -- $tokens)
+    test "$key" = "$__rivetctl_key"; and return
+    set -g __rivetctl_key $key
+    set -e tokens[1]
+    set -l path ''
+    set -l npos 0
+    set -l first ''
+    set -l skip 0
+    set -l dashdash 0
+    for tok in $tokens
+        if test $skip = 1
+            set skip 0
+        else if test $dashdash = 0; and string match -q -- -- $tok
+            set dashdash 1
+        else if test $dashdash = 0; and string match -q -- '-?*' $tok
+            __rivetctl_takes_value $path $tok; and set skip 1
+        else if test $npos = 0; and contains -- $tok (__rivetctl_subcommands $path)
+            set path (string trim -- "$path $tok")
+        else
+            test $npos = 0; and set first $tok
+            set npos (math $npos + 1)
+        end
+    end
+    set -g __rivetctl_path $path
+    set -g __rivetctl_npos $npos
+    set -g __rivetctl_first $first
+    set -g __rivetctl_skip $skip
+    set -g __rivetctl_dashdash $dashdash
+end
+
+# The options of command path $path apply at the cursor.
+function __rivetctl_at --argument-names path
+    __rivetctl_parse
+    test "$__rivetctl_path" = "$path" -a $__rivetctl_dashdash = 0
+end
+
+# The cursor is on positional argument $index (from 0; "2+" is 2 or later) of command path $path.
+function __rivetctl_arg --argument-names path index
+    __rivetctl_parse
+    test "$__rivetctl_path" = "$path" -a $__rivetctl_skip = 0; or return 1
+    if string match -q -- '*+' $index
+        test $__rivetctl_npos -ge (string trim -r -c + -- $index)
+    else
+        test $__rivetctl_npos = $index
+    end
+end
+
+# Lines of a cache file (at most 1000).
+function __rivetctl_cached --argument-names file
+    set -l dir $XDG_CACHE_HOME
+    test -n "$dir"; or set dir $HOME/.cache
+    set file $dir/rivetctl/$file
+    test -f $file -a -r $file; or return 0
+    set -l lines (string match -r -- '.+' <$file)
+    printf '%s\n' $lines[1..1000]
+end
+
+# Actions of the actor named by the command's first argument.
+function __rivetctl_actions
+    __rivetctl_parse
+    string match -qr -- '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' $__rivetctl_first; or return 0
+    __rivetctl_cached actions/$__rivetctl_first.txt
+end
+
+function __rivetctl_profiles
+    set -l file $RIVETCTL_CONFIG
+    if test -z "$file"
+        set -l dir $XDG_CONFIG_HOME
+        test -n "$dir"; or set dir $HOME/.config
+        set file $dir/rivetctl/config.toml
+    end
+    test -f $file -a -r $file; or return 0
+    string replace -rf -- '^[[:space:]]*\[profiles\.("?)([A-Za-z0-9_-]+)"?\][[:space:]]*$' '$2' <$file
+end
+
+complete -c rivetctl -e
+complete -c rivetctl -f
+
+# rivetctl
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a call -d 'Call an action statelessly over HTTP and print its output'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a get -d 'Show an actor if it exists: id, key, status and timestamps'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a create -d 'Create a new actor; fails if one with that key exists'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a destroy -d 'Destroy an actor (its state is deleted)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a sleep -d 'Put an actor to sleep now (it wakes on the next request)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a actors -d 'List the registry\'s actor names, or the actors of one name (newest first)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a describe -d 'Describe an actor: record, actions, state summary and known events'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a inspect-id -d 'Decode an actor id, look it up (name, key, status, times) and show its inspector data'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a state -d 'Print an actor\'s state (from its inspector)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a watch -d 'Stream an actor\'s events (and state changes) as table rows or JSON lines'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a connect -d 'Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a repl -d 'The interactive REPL (script mode when stdin is not a terminal)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a completions -d 'Print the shell completion script'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a man -d 'Print the man page (roff)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a dev-server -d 'Run the bundled example actor server (real RivetKit) until Ctrl-C'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a ping -d 'Check the endpoint: health, version and round-trip time'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a config -d 'Manage connection profiles (like kubectl contexts)'
+complete -c rivetctl -n '__rivetctl_at ""' -s e -l endpoint -x -d 'Engine endpoint, [http(s)://][NAMESPACE[:TOKEN]@]HOST[:PORT]'
+complete -c rivetctl -n '__rivetctl_at ""' -s n -l namespace -x -d 'Namespace'
+complete -c rivetctl -n '__rivetctl_at ""' -l token -x -d 'Engine token'
+complete -c rivetctl -n '__rivetctl_at ""' -l encoding -x -a 'json cbor bare' -d 'Wire encoding: json, cbor or bare'
+complete -c rivetctl -n '__rivetctl_at ""' -l profile -x -a '(__rivetctl_profiles)' -d 'Config profile to use'
+complete -c rivetctl -n '__rivetctl_at ""' -s o -l output -x -a 'auto table json jsonl yaml raw' -d 'Output: auto, table, json, jsonl, yaml or raw (auto: table on a terminal, else json)'
+complete -c rivetctl -n '__rivetctl_at ""' -l timeout -x -d 'Seconds to wait for an answer (or for watch, overall)'
+complete -c rivetctl -n '__rivetctl_at ""' -l param -x -d 'Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable'
+complete -c rivetctl -n '__rivetctl_at ""' -l params -x -d 'Connection params as JSON or @file'
+complete -c rivetctl -n '__rivetctl_at ""' -s v -l verbose -d '-v timing, -vv frames, -vvv raw bytes (secrets redacted)'
+complete -c rivetctl -n '__rivetctl_at ""' -l no-color -d 'No colours (also NO_COLOR)'
+complete -c rivetctl -n '__rivetctl_at ""' -l insecure -d 'Do not verify TLS certificates'
+complete -c rivetctl -n '__rivetctl_at ""' -l cacert -r -F -d 'CA bundle file for TLS verification'
+complete -c rivetctl -n '__rivetctl_at ""' -l traceback -d 'Show Python tracebacks of internal errors'
+complete -c rivetctl -n '__rivetctl_at ""' -l version -d 'Print the version and exit'
+complete -c rivetctl -n '__rivetctl_at ""' -s h -l help -d 'Show this message and exit'
+
+# rivetctl call
+complete -c rivetctl -n '__rivetctl_at "call"' -l args -x -d 'All arguments as a JSON array, or @file'
+complete -c rivetctl -n '__rivetctl_at "call"' -l no-create -d 'Require an existing actor (never create)'
+complete -c rivetctl -n '__rivetctl_at "call"' -l input -x -d 'Create input as JSON or @file (used only when the actor is created)'
+complete -c rivetctl -n '__rivetctl_at "call"' -l region -x -d 'Datacenter to create the actor in'
+complete -c rivetctl -n '__rivetctl_at "call"' -l repeat -x -d 'Call N times and print latency percentiles'
+complete -c rivetctl -n '__rivetctl_at "call"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "call" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+complete -c rivetctl -n '__rivetctl_arg "call" 2' -a '(__rivetctl_actions)' -d 'action'
+
+# rivetctl get
+complete -c rivetctl -n '__rivetctl_at "get"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "get" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl create
+complete -c rivetctl -n '__rivetctl_at "create"' -l input -x -d 'Create input as JSON or @file (used only when the actor is created)'
+complete -c rivetctl -n '__rivetctl_at "create"' -l region -x -d 'Datacenter to create the actor in'
+complete -c rivetctl -n '__rivetctl_at "create"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "create" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl destroy
+complete -c rivetctl -n '__rivetctl_at "destroy"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "destroy" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl sleep
+complete -c rivetctl -n '__rivetctl_at "sleep"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "sleep" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl actors
+complete -c rivetctl -n '__rivetctl_at "actors"' -l limit -x -d 'Rows to show'
+complete -c rivetctl -n '__rivetctl_at "actors"' -l all -d 'Every actor, following pages'
+complete -c rivetctl -n '__rivetctl_at "actors"' -l include-destroyed -d 'Include destroyed actors'
+complete -c rivetctl -n '__rivetctl_at "actors"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "actors" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl describe
+complete -c rivetctl -n '__rivetctl_at "describe"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "describe" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl inspect-id
+complete -c rivetctl -n '__rivetctl_at "inspect-id"' -s h -l help -d 'Show this message and exit'
+
+# rivetctl state
+complete -c rivetctl -n '__rivetctl_at "state"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "state" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl watch
+complete -c rivetctl -n '__rivetctl_at "watch"' -l count -x -d 'Stop after N events'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l until-timeout -d 'Reaching --timeout ends the watch with exit 0 (not 8)'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l state -l no-state -d 'Also show state changes (inspector)'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l state-interval -x -d 'Seconds between state polls'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l timestamps -x -a 'absolute relative' -d 'Time column: absolute (ISO 8601, UTC) or relative (seconds since start)'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l no-create -d 'Require an existing actor'
+complete -c rivetctl -n '__rivetctl_at "watch"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "watch" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl connect
+complete -c rivetctl -n '__rivetctl_at "connect"' -l sub -x -d 'Subscribe to this event; repeatable'
+complete -c rivetctl -n '__rivetctl_at "connect"' -l linger -x -d 'Script mode: seconds to keep receiving events after stdin ends'
+complete -c rivetctl -n '__rivetctl_at "connect"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "connect" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl repl
+complete -c rivetctl -n '__rivetctl_at "repl"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "repl" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl completions
+complete -c rivetctl -n '__rivetctl_at "completions"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "completions" 0' -a 'bash zsh fish' -d 'shell'
+
+# rivetctl man
+complete -c rivetctl -n '__rivetctl_at "man"' -s h -l help -d 'Show this message and exit'
+
+# rivetctl dev-server
+complete -c rivetctl -n '__rivetctl_at "dev-server"' -l port -x -d 'Engine port (also uses PORT+1 and PORT+10)'
+complete -c rivetctl -n '__rivetctl_at "dev-server"' -l data -x -a '(__fish_complete_directories (commandline -ct))' -d 'Storage dir (default: a temporary one)'
+complete -c rivetctl -n '__rivetctl_at "dev-server"' -s h -l help -d 'Show this message and exit'
+
+# rivetctl ping
+complete -c rivetctl -n '__rivetctl_at "ping"' -s h -l help -d 'Show this message and exit'
+
+# rivetctl config
+complete -c rivetctl -n '__rivetctl_arg "config" 0' -a set -d 'Create or update a profile'
+complete -c rivetctl -n '__rivetctl_arg "config" 0' -a use -d 'Make a profile the current one'
+complete -c rivetctl -n '__rivetctl_arg "config" 0' -a list -d 'List profiles (the current one is marked)'
+complete -c rivetctl -n '__rivetctl_arg "config" 0' -a show -d 'Show a profile, secrets redacted'
+complete -c rivetctl -n '__rivetctl_arg "config" 0' -a delete -d 'Delete a profile'
+complete -c rivetctl -n '__rivetctl_arg "config" 0' -a path -d 'Print the config file\'s path'
+complete -c rivetctl -n '__rivetctl_at "config"' -s h -l help -d 'Show this message and exit'
+
+# rivetctl config set
+complete -c rivetctl -n '__rivetctl_at "config set"' -l endpoint -x -d 'Engine endpoint'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l namespace -x -d 'Namespace'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l token-env -x -d 'Environment variable that holds the token (recommended)'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l token -x -d 'Token stored in the file (the file is created 0600)'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l encoding -x -a 'json cbor bare' -d 'json, cbor or bare'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l runner -x -d 'Runner pool name for get-or-create'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l param -x -d 'Connection param KEY=VALUE'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l secret-param -x -d 'KEY=ENVVAR: the param\'s value is read from ENVVAR at use'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l events -x -d 'ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l use -d 'Also make it the current profile'
+complete -c rivetctl -n '__rivetctl_at "config set"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "config set" 0' -a '(__rivetctl_profiles)' -d 'profile name'
+
+# rivetctl config use
+complete -c rivetctl -n '__rivetctl_at "config use"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "config use" 0' -a '(__rivetctl_profiles)' -d 'profile name'
+
+# rivetctl config list
+complete -c rivetctl -n '__rivetctl_at "config list"' -s h -l help -d 'Show this message and exit'
+
+# rivetctl config show
+complete -c rivetctl -n '__rivetctl_at "config show"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "config show" 0' -a '(__rivetctl_profiles)' -d 'profile name'
+
+# rivetctl config delete
+complete -c rivetctl -n '__rivetctl_at "config delete"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "config delete" 0' -a '(__rivetctl_profiles)' -d 'profile name'
+
+# rivetctl config path
+complete -c rivetctl -n '__rivetctl_at "config path"' -s h -l help -d 'Show this message and exit'

@@ -1,0 +1,224 @@
+"""The CLI as data: command, option and argument records read from the typer app, and their help text."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+SHELLS = ("bash", "zsh", "fish")
+
+# Option spellings whose metavar reads better than the option's name.
+_METAVARS = {
+    "--endpoint": "URL",
+    "--timeout": "SECONDS",
+    "--param": "KEY=VALUE",
+    "--params": "JSON",
+    "--cacert": "FILE",
+    "--args": "JSON",
+    "--input": "JSON",
+    "--repeat": "N",
+    "--limit": "N",
+    "--count": "N",
+    "--state-interval": "SECONDS",
+    "--linger": "SECONDS",
+    "--data": "DIR",
+    "--token-env": "ENVVAR",
+    "--secret-param": "KEY=ENVVAR",
+    "--events": "ACTOR_NAME=EVENT,...",
+}
+
+
+@dataclass(frozen=True)
+class Values:
+    """What completes a value: fixed ``choices``, or a ``kind`` the scripts know how to list.
+
+    Kinds: ``""`` free text (nothing offered), ``choice``, ``file``, ``dir``, ``actor`` (cached actor
+    names), ``action`` (cached actions of the actor named by the first argument), ``profile``.
+    """
+
+    kind: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Opt:
+    flags: tuple[str, ...]
+    negations: tuple[str, ...]
+    metavar: str  # "" for a flag
+    help: str
+    repeatable: bool
+    values: Values
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.flags, *self.negations)
+
+    @property
+    def exits(self) -> bool:
+        """--help and --version: nothing else on the line matters."""
+        return "--help" in self.flags or "--version" in self.flags
+
+
+@dataclass(frozen=True)
+class Arg:
+    metavar: str
+    help: str
+    required: bool
+    variadic: bool
+    values: Values
+
+    @property
+    def label(self) -> str:
+        """What a completion menu calls the argument."""
+        return {"actor": "actor name", "profile": "profile name"}.get(
+            self.values.kind, self.metavar.lower().replace("_", " ")
+        )
+
+
+@dataclass(frozen=True)
+class Cmd:
+    path: tuple[str, ...]
+    help: str
+    epilog: str
+    options: tuple[Opt, ...]
+    args: tuple[Arg, ...]
+    commands: tuple[Cmd, ...]
+
+    @property
+    def key(self) -> str:
+        return " ".join(self.path)
+
+    @property
+    def summary(self) -> str:
+        return short(self.help)
+
+    def walk(self) -> Iterator[Cmd]:
+        yield self
+        for sub in self.commands:
+            yield from sub.walk()
+
+
+def command_tree() -> Cmd:
+    """The CLI as data: every command, option and argument, in registration order."""
+    import typer
+    from typer._click import Context
+
+    from rivetctl.cli.app import app
+
+    root = typer.main.get_command(app)
+    return _node(root, Context(root, info_name="rivetctl", **root.context_settings), ())
+
+
+def _node(cmd: Any, ctx: Any, path: tuple[str, ...]) -> Cmd:
+    from typer._click import Context
+
+    options: list[Opt] = []
+    args: list[Arg] = []
+    for param in cmd.get_params(ctx):
+        if getattr(param, "hidden", False):
+            continue
+        if param.param_type_name == "option":
+            options.append(_option(param))
+        elif param.param_type_name == "argument":
+            args.append(_argument(param, path))
+    subs = [
+        _node(sub, Context(sub, info_name=name, parent=ctx, **sub.context_settings), (*path, name))
+        for name, sub in getattr(cmd, "commands", {}).items()
+        if not sub.hidden
+    ]
+    return Cmd(path, inspect.cleandoc(cmd.help or ""), cmd.epilog or "", tuple(options), tuple(args), tuple(subs))
+
+
+def _option(param: Any) -> Opt:
+    flags = tuple(sorted(param.opts, key=lambda f: (f.startswith("--"), f)))
+    long = next((f for f in flags if f.startswith("--")), flags[0])
+    takes_value = not (param.is_flag or param.count)
+    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    values = Values("choice", tuple(str(c) for c in choices)) if choices else _option_values().get(long, Values())
+    metavar = (
+        (param.metavar or _METAVARS.get(long) or long.lstrip("-").upper().replace("-", "_")) if takes_value else ""
+    )
+    return Opt(
+        flags=flags,
+        negations=tuple(param.secondary_opts),
+        metavar=metavar,
+        help=inspect.cleandoc(param.help or ""),
+        repeatable=bool(param.multiple or param.count),
+        values=values if takes_value else Values(),
+    )
+
+
+def _option_values() -> dict[str, Values]:
+    from rivetctl.output.render import MODES
+    from rivetctl.protocol.encoding import ENCODINGS
+
+    return {
+        "--encoding": Values("choice", tuple(ENCODINGS)),
+        "--output": Values("choice", tuple(MODES)),
+        "--timestamps": Values("choice", ("absolute", "relative")),
+        "--profile": Values("profile"),
+        "--cacert": Values("file"),
+        "--data": Values("dir"),
+    }
+
+
+def _argument(param: Any, path: tuple[str, ...]) -> Arg:
+    name = str(param.name)
+    if name == "shell":
+        values = Values("choice", SHELLS)
+    elif name == "action":
+        values = Values("action")
+    elif name == "name":
+        values = Values("profile" if path[:1] == ("config",) else "actor")
+    else:
+        values = Values()
+    return Arg(
+        metavar=str(param.metavar or name.upper()),
+        help=inspect.cleandoc(param.help or ""),
+        required=bool(param.required),
+        variadic=param.nargs == -1,
+        values=values,
+    )
+
+
+def short(text: str) -> str:
+    """A one-line description: the first sentence, without ``[env: ...]`` notes or a final period."""
+    first = text.strip().split("\n\n", 1)[0].replace("\n", " ")
+    first = re.sub(r"\s*\[env:[^\]]*\]", "", first)
+    first = re.split(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])", first, maxsplit=1)[0]
+    return first.strip().removesuffix(".")
+
+
+def split_doc(text: str) -> tuple[list[str], list[str]]:
+    """A help or epilog text as (prose paragraphs, example lines).
+
+    An ``Example:`` / ``Examples:`` line starts a block of indented example lines; unindented text after
+    them is prose again.
+    """
+    paragraphs: list[str] = []
+    examples: list[str] = []
+    current: list[str] = []
+    in_examples = False
+
+    def flush() -> None:
+        if current:
+            paragraphs.append(" ".join(current))
+            current.clear()
+
+    for line in text.strip("\n").splitlines():
+        stripped = line.strip()
+        if re.fullmatch(r"Examples?:", stripped):
+            flush()
+            in_examples = True
+        elif not stripped:
+            flush()
+        elif in_examples and line.startswith("  "):
+            examples.append(stripped)
+        else:
+            in_examples = False
+            current.append(stripped)
+    flush()
+    return paragraphs, examples
