@@ -69,9 +69,7 @@ class Profile:
             if isinstance(value, dict) and set(value) == {"env"}:
                 var = str(value["env"])
                 if var not in env:
-                    raise ConfigError(
-                        f"profile {self.name!r}: param {key!r} needs environment variable {var}"
-                    )
+                    raise ConfigError(f"profile {self.name!r}: param {key!r} needs environment variable {var}")
                 out[key] = env[var]
             else:
                 out[key] = value
@@ -144,9 +142,7 @@ class ConfigFile:
                 else {},
             )
         if any("token" in p.settings for p in self.profiles.values()) or any(
-            not (isinstance(v, dict) and set(v) == {"env"})
-            for p in self.profiles.values()
-            for v in p.params.values()
+            not (isinstance(v, dict) and set(v) == {"env"}) for p in self.profiles.values() for v in p.params.values()
         ):
             mode = stat.S_IMODE(self.path.stat().st_mode)
             if mode & 0o077:

@@ -74,9 +74,7 @@ def root(
     ] = None,
     encoding: Annotated[
         str | None,
-        typer.Option(
-            "--encoding", help="Wire encoding: json, cbor or bare [env: RIVETCTL_ENCODING; default bare]."
-        ),
+        typer.Option("--encoding", help="Wire encoding: json, cbor or bare [env: RIVETCTL_ENCODING; default bare]."),
     ] = None,
     profile: Annotated[
         str | None, typer.Option("--profile", help="Config profile to use [env: RIVETCTL_PROFILE].")
@@ -102,18 +100,12 @@ def root(
     ] = None,
     verbose: Annotated[
         int,
-        typer.Option(
-            "-v", "--verbose", count=True, help="-v timing, -vv frames, -vvv raw bytes (secrets redacted)."
-        ),
+        typer.Option("-v", "--verbose", count=True, help="-v timing, -vv frames, -vvv raw bytes (secrets redacted)."),
     ] = 0,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
-    cacert: Annotated[
-        str | None, typer.Option("--cacert", help="CA bundle file for TLS verification.")
-    ] = None,
-    traceback: Annotated[
-        bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")
-    ] = False,
+    cacert: Annotated[str | None, typer.Option("--cacert", help="CA bundle file for TLS verification.")] = None,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -139,9 +131,7 @@ def root(
         cacert=cacert,
         traceback=traceback,
     )
-    ctx.obj = CliContext(
-        opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr
-    )
+    ctx.obj = CliContext(opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr)
 
 
 def _register() -> None:

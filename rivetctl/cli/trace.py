@@ -12,9 +12,7 @@ from typing import IO, Any
 from rivetctl.client.options import redact_url
 from rivetctl.output.jsonable import escape_control
 
-SECRET_HEADERS = frozenset(
-    {"authorization", "x-rivet-token", "x-rivet-conn-params", "sec-websocket-protocol"}
-)
+SECRET_HEADERS = frozenset({"authorization", "x-rivet-token", "x-rivet-conn-params", "sec-websocket-protocol"})
 MAX_HEX = 512
 
 
@@ -43,8 +41,7 @@ class StderrTracer:
     def http_response(self, url: str, response: Any, elapsed: float) -> None:
         ray = response.headers.get("x-rivet-ray-id", "")
         self._line(
-            f"< {response.status} {len(response.body)} B in {elapsed * 1000:.1f} ms"
-            + (f" ray {ray}" if ray else "")
+            f"< {response.status} {len(response.body)} B in {elapsed * 1000:.1f} ms" + (f" ray {ray}" if ray else "")
         )
         if self.level >= 3:
             for k, v in response.headers.items():

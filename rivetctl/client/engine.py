@@ -108,9 +108,7 @@ class EngineApi:
         self._http = transport
         self.options = options
 
-    async def _call(
-        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
-    ) -> Any:
+    async def _call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
         query = {
             "namespace": self.options.namespace,
             **{k: v for k, v in (params or {}).items() if v is not None},
@@ -268,9 +266,7 @@ class EngineApi:
         """Raw actor KV value (``None`` when the key is absent)."""
         encoded = base64.b64encode(key).decode()
         try:
-            data = await self._call(
-                "GET", f"/actors/{quote(actor_id, safe='')}/kv/keys/{quote(encoded, safe='')}"
-            )
+            data = await self._call("GET", f"/actors/{quote(actor_id, safe='')}/kv/keys/{quote(encoded, safe='')}")
         except ActorNotFoundError:
             return None
         except Exception as exc:
@@ -311,11 +307,7 @@ def decode_rest(resp: HttpResponse, what: str) -> Any:
             "not JSON: is the endpoint a RivetKit engine?"
         ) from None
     if resp.status >= 400:
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("group"), str)
-            and isinstance(data.get("code"), str)
-        ):
+        if isinstance(data, dict) and isinstance(data.get("group"), str) and isinstance(data.get("code"), str):
             raise actor_error(
                 data["group"],
                 data["code"],

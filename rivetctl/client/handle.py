@@ -78,11 +78,7 @@ class ActorHandle:
         assert not isinstance(query, ForIdQuery)  # ids are pinned above
         await self._client._check_name(query.name)
         needs_id = not key_fits_query(query.key)
-        if (
-            isinstance(query, GetOrCreateQuery)
-            and query.has_input
-            and len(input_b64url(query.input)) > MAX_QUERY_INPUT
-        ):
+        if isinstance(query, GetOrCreateQuery) and query.has_input and len(input_b64url(query.input)) > MAX_QUERY_INPUT:
             needs_id = True
         if needs_id:
             self._pinned_id = await self.resolve()
@@ -168,9 +164,7 @@ class ActorHandle:
         if isinstance(query, GetQuery):
             found = await engine.find_actor(query.name, list(query.key))
             if found is None:
-                raise actor_error(
-                    "actor", "not_found", f"no {query.name!r} actor with key {query.key!r}", status=404
-                )
+                raise actor_error("actor", "not_found", f"no {query.name!r} actor with key {query.key!r}", status=404)
             return found.actor_id
         if isinstance(query, GetOrCreateQuery):
             info, _ = await engine.get_or_create_actor(

@@ -58,9 +58,7 @@ class Inspector:
         try:
             data = json.loads(resp.body) if resp.body else None
         except (ValueError, UnicodeDecodeError):
-            raise ProtocolError(
-                f"inspector {path} answered HTTP {resp.status} with a non-JSON body"
-            ) from None
+            raise ProtocolError(f"inspector {path} answered HTTP {resp.status} with a non-JSON body") from None
         if resp.status >= 400:
             if isinstance(data, dict) and "group" in data and "code" in data:
                 raise actor_error(

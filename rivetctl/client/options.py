@@ -38,9 +38,7 @@ class ClientOptions:
         return self.endpoint
 
     def with_endpoint(self, endpoint: str, namespace: str | None, token: str | None) -> ClientOptions:
-        return replace(
-            self, endpoint=endpoint, namespace=namespace or self.namespace, token=token or self.token
-        )
+        return replace(self, endpoint=endpoint, namespace=namespace or self.namespace, token=token or self.token)
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str | None, str | None]:

@@ -62,18 +62,14 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(
-                file=self.stdout, no_color=not self.color, highlight=self.color, soft_wrap=True
-            )
+            self._console = Console(file=self.stdout, no_color=not self.color, highlight=self.color, soft_wrap=True)
         return self._console
 
     def err_console(self) -> Console:
         if self._err_console is None:
             from rich.console import Console
 
-            self._err_console = Console(
-                file=self.stderr, no_color=not self.color, highlight=False, soft_wrap=True
-            )
+            self._err_console = Console(file=self.stderr, no_color=not self.color, highlight=False, soft_wrap=True)
         return self._err_console
 
     def _write(self, text: str) -> None:
@@ -115,9 +111,7 @@ class Output:
             table.add_row(Text(key), Text(_cell(value)))
         self.console().print(table)
 
-    def rows(
-        self, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, title: str | None = None
-    ) -> None:
+    def rows(self, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
         """A list of records: a table on a terminal, a JSON array, or JSON lines."""
         if self.mode == "table":
             from rich.table import Table
@@ -168,6 +162,6 @@ def _cell(value: Any) -> str:
 def _yaml(value: Any) -> str:
     import yaml
 
-    return str(
-        yaml.safe_dump(jsonable(value), allow_unicode=True, sort_keys=False, default_flow_style=False)
-    ).rstrip("\n")
+    return str(yaml.safe_dump(jsonable(value), allow_unicode=True, sort_keys=False, default_flow_style=False)).rstrip(
+        "\n"
+    )

@@ -90,24 +90,18 @@ def decode_actor_id(text: str) -> DecodedActorId:
     for position, char in enumerate(text, start=1):
         if char not in _ALLOWED:
             raise ConfigError(
-                f"invalid actor id {_show(text)}: character {char!r} at position {position} is not "
-                "base 36 (0-9, a-z)"
+                f"invalid actor id {_show(text)}: character {char!r} at position {position} is not base 36 (0-9, a-z)"
             )
     if len(text) != ACTOR_ID_LENGTH:
-        raise ConfigError(
-            f"invalid actor id {_show(text)}: expected {ACTOR_ID_LENGTH} characters, got {len(text)}"
-        )
+        raise ConfigError(f"invalid actor id {_show(text)}: expected {ACTOR_ID_LENGTH} characters, got {len(text)}")
     canonical = text.lower()
     value = int(canonical[::-1], 36)  # least significant digit first; only [0-9a-z] reach here
     if value >= _LIMIT:
-        raise ConfigError(
-            f"invalid actor id {_show(text)}: out of range (encodes more than {RAW_LENGTH} bytes)"
-        )
+        raise ConfigError(f"invalid actor id {_show(text)}: out of range (encodes more than {RAW_LENGTH} bytes)")
     raw = value.to_bytes(RAW_LENGTH, "little")
     if raw[0] != ACTOR_ID_VERSION:
         raise ConfigError(
-            f"invalid actor id {_show(text)}: unsupported id version {raw[0]} "
-            f"(only version {ACTOR_ID_VERSION} exists)"
+            f"invalid actor id {_show(text)}: unsupported id version {raw[0]} (only version {ACTOR_ID_VERSION} exists)"
         )
     return DecodedActorId(
         actor_id=canonical,
@@ -136,9 +130,7 @@ def encode_actor_id(uuid: uuid_module.UUID, datacenter_label: int) -> str:
         or isinstance(datacenter_label, bool)
         or not (0 <= datacenter_label <= _MAX_LABEL)
     ):
-        raise ConfigError(
-            f"invalid datacenter label {datacenter_label!r}: expected an integer 0-{_MAX_LABEL}"
-        )
+        raise ConfigError(f"invalid datacenter label {datacenter_label!r}: expected an integer 0-{_MAX_LABEL}")
     raw = bytes([ACTOR_ID_VERSION]) + uuid.bytes + datacenter_label.to_bytes(2, "big")
     value = int.from_bytes(raw, "little")
     digits = []

@@ -146,9 +146,7 @@ def make_completer(sources: Sources) -> object:
         def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
             slot = what_goes_here(document.text_before_cursor)
             for cand in rank(sources.candidates(slot), slot.prefix):
-                display_meta = (
-                    DOT_COMMANDS.get(cand, "").split(" — ", 1)[-1] if cand.startswith(".") else None
-                )
+                display_meta = DOT_COMMANDS.get(cand, "").split(" — ", 1)[-1] if cand.startswith(".") else None
                 yield Completion(cand, start_position=-len(slot.prefix), display_meta=display_meta)
 
     return ReplCompleter()

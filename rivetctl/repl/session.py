@@ -199,14 +199,11 @@ class Session:
                 raise ConfigError(f"usage: {name} EVENT...")
             for event in words:
                 (self.subscribe if name == ".sub" else self.unsubscribe)(event)
-            self.printer.info(
-                f"{'subscribed to' if name == '.sub' else 'unsubscribed from'} {', '.join(words)}"
-            )
+            self.printer.info(f"{'subscribed to' if name == '.sub' else 'unsubscribed from'} {', '.join(words)}")
         elif name == ".events":
             count = int(words[0]) if words and words[0].isdigit() else 20
             rows = [
-                dict(r, time=time.strftime("%H:%M:%S", time.localtime(r["time"])))
-                for r in list(self.events)[-count:]
+                dict(r, time=time.strftime("%H:%M:%S", time.localtime(r["time"]))) for r in list(self.events)[-count:]
             ]
             self.printer.table(["time", "actor", "event", "args"], rows, title=f"last {len(rows)} events")
         elif name == ".state":
@@ -269,9 +266,7 @@ class Session:
     async def _params(self, rest: str) -> None:
         if not rest:
             shown = (
-                {k: "***" for k in self.params}
-                if isinstance(self.params, dict)
-                else ("***" if self.params else None)
+                {k: "***" for k in self.params} if isinstance(self.params, dict) else ("***" if self.params else None)
             )
             self.printer.value({"params": shown})
             return

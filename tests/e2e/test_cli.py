@@ -53,9 +53,7 @@ def rivetctl(cli_env: dict[str, str]) -> Run:
 
     def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
         out, err = io.StringIO(), io.StringIO()
-        code = main(
-            list(args), env={**cli_env, **(env or {})}, stdin=io.StringIO(stdin), stdout=out, stderr=err
-        )
+        code = main(list(args), env={**cli_env, **(env or {})}, stdin=io.StringIO(stdin), stdout=out, stderr=err)
         return Result(code, out.getvalue(), err.getvalue())
 
     return run
@@ -82,9 +80,7 @@ def test_call_prints_json_when_piped(rivetctl: Run, key: str) -> None:
 
 @pytest.mark.parametrize("encoding", ["json", "cbor", "bare"])
 def test_call_each_encoding_and_arg_grammar(rivetctl: Run, key: str, encoding: str) -> None:
-    r = rivetctl(
-        "--encoding", encoding, "call", "counter", key, "echo", "5", "true", '{"a":1}', '"5"', "plain text"
-    )
+    r = rivetctl("--encoding", encoding, "call", "counter", key, "echo", "5", "true", '{"a":1}', '"5"', "plain text")
     assert r.code == 0, r.err
     assert r.json() == [5, True, {"a": 1}, "5", "plain text"]
 
@@ -172,11 +168,7 @@ def test_json_error_document(rivetctl: Run, key: str) -> None:
     r = rivetctl("-o", "json", "call", "counter", key, "throwUserMeta")
     assert r.code == 3
     doc = json.loads(r.out)["error"]
-    assert (
-        doc["group"] == "user"
-        and doc["code"] == "custom_code"
-        and doc["metadata"] == {"reason": "because", "n": 42}
-    )
+    assert doc["group"] == "user" and doc["code"] == "custom_code" and doc["metadata"] == {"reason": "because", "n": 42}
 
 
 # -- get / create / actors / destroy / sleep ----------------------------------------------------------------
@@ -288,11 +280,7 @@ def test_connect_script_mode(rivetctl: Run, key: str) -> None:
     results = [rec for rec in records if rec["type"] == "result"]
     assert [rec["output"] for rec in results] == [2, 2, 2]
     events = [(rec["event"], rec["args"]) for rec in records if rec["type"] == "event"]
-    assert (
-        ("newCount", [2]) in events
-        and ("tick", [0, "tick-0"]) in events
-        and ("tick", [1, "tick-1"]) in events
-    )
+    assert ("newCount", [2]) in events and ("tick", [0, "tick-0"]) in events and ("tick", [1, "tick-1"]) in events
     errors = [rec for rec in records if rec["type"] == "error"]
     assert len(errors) == 1 and errors[0]["error"]["code"] == "action_not_found"
 
@@ -340,9 +328,7 @@ def test_secrets_never_printed(rivetctl: Run, key: str, endpoint: str) -> None:
     assert r.code == 6
     assert secret not in r.out + r.err
     assert "> POST" in r.err and "x-rivet-conn-params: ***" in r.err
-    r = rivetctl(
-        "-vv", "--token", secret, "--param", f"pw={secret}", "connect", "counter", key, stdin="getCount\n"
-    )
+    r = rivetctl("-vv", "--token", secret, "--param", f"pw={secret}", "connect", "counter", key, stdin="getCount\n")
     assert r.code == 0, r.err
     assert secret not in r.out + r.err
 
@@ -373,9 +359,7 @@ def test_subprocess_closed_pipe_is_quiet(cli_env: dict[str, str], key: str) -> N
         + " ".join(str(i) for i in range(2000))
         + " | head -c 10"
     )
-    r = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", cmd], env=env, capture_output=True, text=True, timeout=60
-    )
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, capture_output=True, text=True, timeout=60)
     assert "Traceback" not in r.stderr and "Broken pipe" not in r.stderr
 
 

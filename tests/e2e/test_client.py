@@ -270,7 +270,16 @@ async def test_json_cbor_carry_tagged_values(endpoint: str, encoding: str, key: 
 
 async def test_values_sent_reach_the_actor(client: Client, key: str) -> None:
     described = await client.counter.get_or_create(key).describeArgs(
-        12345678901234567890, b"\x00\x01", UNDEFINED, None, {1, 2}, [1, [2]], "ü✓", 1.5, True, {"a": ["$x", 1]}
+        12345678901234567890,
+        b"\x00\x01",
+        UNDEFINED,
+        None,
+        {1, 2},
+        [1, [2]],
+        "ü✓",
+        1.5,
+        True,
+        {"a": ["$x", 1]},
     )
     assert described == [
         "bigint:12345678901234567890",

@@ -193,9 +193,7 @@ def bash_tty(sandbox: dict[str, str]) -> Iterator[pexpect.spawn]:
         encoding="utf-8",
         timeout=15,
     )
-    sh.sendline(
-        f"set -o emacs; bind 'set bell-style none'; source {ROOT / gen.SCRIPT_FILES['bash']}; echo RE''ADY"
-    )
+    sh.sendline(f"set -o emacs; bind 'set bell-style none'; source {ROOT / gen.SCRIPT_FILES['bash']}; echo RE''ADY")
     sh.expect("READY")
     yield sh
     sh.close(force=True)
@@ -244,9 +242,7 @@ class Zsh:
     def __init__(self, env: dict[str, str], capture: Path) -> None:
         self.capture = capture
         self.n = 0
-        self.sh = pexpect.spawn(
-            _need("zsh"), ["-f", "-i"], env={**env, "PS1": "> "}, encoding="utf-8", timeout=15
-        )
+        self.sh = pexpect.spawn(_need("zsh"), ["-f", "-i"], env={**env, "PS1": "> "}, encoding="utf-8", timeout=15)
         for line in _ZSH_SETUP.format(completions=ROOT / "completions", capture=capture).strip().splitlines():
             self.sh.sendline(line)
         self.sh.expect("READY")

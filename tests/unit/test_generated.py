@@ -92,9 +92,7 @@ def test_generation_is_deterministic(generated: dict[str, str]) -> None:
 
 
 def test_generate_script_check_mode() -> None:
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "generate"), "--check"], capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([str(ROOT / "scripts" / "generate"), "--check"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -165,9 +163,7 @@ def test_man_page_environment_names_every_variable_the_code_reads(man: str) -> N
     env = _section(man, "ENVIRONMENT")
     read = set()
     for path in (ROOT / "rivetctl").rglob("*.py"):
-        read |= set(
-            re.findall(r"\"((?:RIVET_|RIVETCTL_|XDG_)[A-Z_]+|NO_COLOR)\"", path.read_text(encoding="utf-8"))
-        )
+        read |= set(re.findall(r"\"((?:RIVET_|RIVETCTL_|XDG_)[A-Z_]+|NO_COLOR)\"", path.read_text(encoding="utf-8")))
     internal = {"RIVET_RUN_ENGINE_PORT", "RIVET_RUN_ENGINE_HOST", "RIVET_RUN_SERVICES", "RIVET_TOKEN_LOCAL"}
     missing = sorted(v for v in read - internal if f"\\fB{roff(v)}\\fR" not in env)
     assert not missing, f"ENVIRONMENT does not describe {missing}"
@@ -193,9 +189,7 @@ def test_roff_escaping() -> None:
 def test_man_page_renders_without_warnings(tmp_path: Path) -> None:
     groff = _need("groff")
     page = ROOT / gen.MAN_FILE
-    proc = subprocess.run(
-        [groff, "-ww", "-mandoc", "-Tutf8", str(page)], capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([groff, "-ww", "-mandoc", "-Tutf8", str(page)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     man = _need("man")
     env = {
@@ -206,9 +200,7 @@ def test_man_page_renders_without_warnings(tmp_path: Path) -> None:
         "LANG": "C.UTF-8",
         "HOME": str(tmp_path),
     }
-    proc = subprocess.run(
-        [man, "--warnings", "-l", str(page)], capture_output=True, text=True, env=env, timeout=60
-    )
+    proc = subprocess.run([man, "--warnings", "-l", str(page)], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     text = re.sub(r".\x08", "", proc.stdout)
     for heading in SECTIONS:
@@ -238,9 +230,7 @@ def test_every_help_has_an_example(path: tuple[str, ...], capsys: pytest.Capture
 
 def test_cache_writes_json_and_plain_sidecars(tmp_path: Path) -> None:
     cache = tmp_path / "rivetctl"
-    gen.write_completion_cache(
-        cache, names=["counter", "chatRoom"], actions={"counter": ["increment", "getCount"]}
-    )
+    gen.write_completion_cache(cache, names=["counter", "chatRoom"], actions={"counter": ["increment", "getCount"]})
     assert json.loads((cache / gen.CACHE_FILE).read_text()) == {
         "version": 1,
         "names": ["counter", "chatRoom"],

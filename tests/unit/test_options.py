@@ -22,9 +22,7 @@ def test_rivet_engine_beats_rivet_endpoint() -> None:
 
 
 def test_env_namespace_and_token() -> None:
-    opts = resolve_options(
-        env={"RIVET_ENDPOINT": "http://h:1", "RIVET_NAMESPACE": "ns", "RIVET_TOKEN": "tok"}
-    )
+    opts = resolve_options(env={"RIVET_ENDPOINT": "http://h:1", "RIVET_NAMESPACE": "ns", "RIVET_TOKEN": "tok"})
     assert (opts.endpoint, opts.namespace, opts.token) == ("http://h:1", "ns", "tok")
 
 

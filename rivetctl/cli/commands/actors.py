@@ -115,9 +115,7 @@ def actors(
     name: Annotated[str | None, typer.Argument(help="List actors of this name (omit for the names).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100000, help="Rows to show.")] = 50,
     all_pages: Annotated[bool, typer.Option("--all", help="Every actor, following pages.")] = False,
-    include_destroyed: Annotated[
-        bool, typer.Option("--include-destroyed", help="Include destroyed actors.")
-    ] = False,
+    include_destroyed: Annotated[bool, typer.Option("--include-destroyed", help="Include destroyed actors.")] = False,
 ) -> None:
     """List the registry's actor names, or the actors of one name (newest first)."""
     cli = cli_context(ctx)

@@ -30,20 +30,12 @@ def call(
     name: Name,
     key: Key,
     action: Annotated[str, typer.Argument(help="Action to call.", show_default=False)],
-    args: Annotated[
-        list[str] | None, typer.Argument(help="Action arguments (see below).", show_default=False)
-    ] = None,
-    args_json: Annotated[
-        str | None, typer.Option("--args", help="All arguments as a JSON array, or @file.")
-    ] = None,
-    no_create: Annotated[
-        bool, typer.Option("--no-create", help="Require an existing actor (never create).")
-    ] = False,
+    args: Annotated[list[str] | None, typer.Argument(help="Action arguments (see below).", show_default=False)] = None,
+    args_json: Annotated[str | None, typer.Option("--args", help="All arguments as a JSON array, or @file.")] = None,
+    no_create: Annotated[bool, typer.Option("--no-create", help="Require an existing actor (never create).")] = False,
     input: Input = None,
     region: Region = None,
-    repeat: Annotated[
-        int, typer.Option("--repeat", min=1, help="Call N times and print latency percentiles.")
-    ] = 1,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Call N times and print latency percentiles.")] = 1,
 ) -> None:
     """Call an action statelessly over HTTP and print its output."""
     from rivetctl.cli.args import parse_address, parse_args, parse_json_option
@@ -56,9 +48,7 @@ def call(
     params = cli.params()
 
     async def body(client: Any) -> tuple[Any, list[float]]:
-        handle = handle_for(
-            client, address, params=params, create=not no_create, input=create_input, region=region
-        )
+        handle = handle_for(client, address, params=params, create=not no_create, input=create_input, region=region)
         latencies: list[float] = []
         result: Any = None
         for _ in range(repeat):

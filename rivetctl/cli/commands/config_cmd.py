@@ -12,8 +12,7 @@ app = typer.Typer(
     help="Manage connection profiles (like kubectl contexts). Precedence: flag > env > profile > default.",
     no_args_is_help=True,
     epilog=(
-        "Examples:\n\n  rivetctl config set local --endpoint http://127.0.0.1:6420 --use\n\n"
-        "  rivetctl config list\n"
+        "Examples:\n\n  rivetctl config set local --endpoint http://127.0.0.1:6420 --use\n\n  rivetctl config list\n"
     ),
 )
 
@@ -41,9 +40,7 @@ def set_profile(
         str | None, typer.Option("--token", help="Token stored in the file (the file is created 0600).")
     ] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="json, cbor or bare.")] = None,
-    runner: Annotated[
-        str | None, typer.Option("--runner", help="Runner pool name for get-or-create.")
-    ] = None,
+    runner: Annotated[str | None, typer.Option("--runner", help="Runner pool name for get-or-create.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Connection param KEY=VALUE.")] = None,
     secret_param: Annotated[
         list[str] | None,
@@ -136,9 +133,7 @@ def show_profile(
     cli = cli_context(ctx)
     prof = cli.config.profile(name)
     if prof is None:
-        raise ConfigError(
-            f"no current profile; create one with `rivetctl config set NAME ...` ({cli.config.path})"
-        )
+        raise ConfigError(f"no current profile; create one with `rivetctl config set NAME ...` ({cli.config.path})")
     cli.output.record(prof.redacted(), title=f"profile {prof.name}")
 
 

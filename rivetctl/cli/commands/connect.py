@@ -31,14 +31,10 @@ def connect(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Actor name.", show_default=False)],
     key: Annotated[str, typer.Argument(help="Actor key, JSON array, or @ACTOR_ID.", show_default=False)],
-    sub: Annotated[
-        list[str] | None, typer.Option("--sub", help="Subscribe to this event; repeatable.")
-    ] = None,
+    sub: Annotated[list[str] | None, typer.Option("--sub", help="Subscribe to this event; repeatable.")] = None,
     linger: Annotated[
         float,
-        typer.Option(
-            "--linger", min=0, help="Script mode: seconds to keep receiving events after stdin ends."
-        ),
+        typer.Option("--linger", min=0, help="Script mode: seconds to keep receiving events after stdin ends."),
     ] = 0.0,
 ) -> None:
     """Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."""

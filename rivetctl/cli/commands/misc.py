@@ -52,12 +52,8 @@ def man(ctx: typer.Context) -> None:
 
 def dev_server(
     ctx: typer.Context,
-    port: Annotated[
-        int | None, typer.Option("--port", help="Engine port (also uses PORT+1 and PORT+10).")
-    ] = None,
-    data: Annotated[
-        str | None, typer.Option("--data", help="Storage dir (default: a temporary one).")
-    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Engine port (also uses PORT+1 and PORT+10).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Storage dir (default: a temporary one).")] = None,
 ) -> None:
     """Run the bundled example actor server (real RivetKit) until Ctrl-C."""
     import signal
@@ -70,9 +66,7 @@ def dev_server(
     srv = DevServer(port=port, storage=Path(data) if data else None)
     try:
         srv.start()
-        cli.output.info(
-            f"RivetKit example server ready at {srv.endpoint} (actors: {', '.join(srv.actor_names())})"
-        )
+        cli.output.info(f"RivetKit example server ready at {srv.endpoint} (actors: {', '.join(srv.actor_names())})")
         cli.output.info(f"try: rivetctl -e {srv.endpoint} call counter my-counter increment 5")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while True:

@@ -32,24 +32,18 @@ def watch(
     ctx: typer.Context,
     name: Name,
     key: Key,
-    events: Annotated[
-        list[str] | None, typer.Argument(help="Event names to subscribe to.", show_default=False)
-    ] = None,
+    events: Annotated[list[str] | None, typer.Argument(help="Event names to subscribe to.", show_default=False)] = None,
     count: Annotated[int | None, typer.Option("--count", min=1, help="Stop after N events.")] = None,
     until_timeout: Annotated[
         bool, typer.Option("--until-timeout", help="Reaching --timeout ends the watch with exit 0 (not 8).")
     ] = False,
-    state: Annotated[
-        bool, typer.Option("--state/--no-state", help="Also show state changes (inspector).")
-    ] = True,
+    state: Annotated[bool, typer.Option("--state/--no-state", help="Also show state changes (inspector).")] = True,
     state_interval: Annotated[
         float, typer.Option("--state-interval", min=0.05, help="Seconds between state polls.")
     ] = 1.0,
     timestamps: Annotated[
         str,
-        typer.Option(
-            "--timestamps", help="Time column: absolute (ISO 8601, UTC) or relative (seconds since start)."
-        ),
+        typer.Option("--timestamps", help="Time column: absolute (ISO 8601, UTC) or relative (seconds since start)."),
     ] = "absolute",
     no_create: Annotated[bool, typer.Option("--no-create", help="Require an existing actor.")] = False,
 ) -> None:
@@ -124,15 +118,11 @@ def watch(
             conn.on(event, on_event)
         tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(done.wait())]
         if watch_state and inspector is not None:
-            tasks.append(
-                asyncio.ensure_future(_poll_state(inspector, state_interval, done, emit, stamp, label))
-            )
+            tasks.append(asyncio.ensure_future(_poll_state(inspector, state_interval, done, emit, stamp, label)))
         try:
             await conn.wait_open(timeout=cli.opts.timeout)
             if names:
-                out.info(
-                    f"rivetctl: watching {label}: {', '.join(names)}" + (" + state" if watch_state else "")
-                )
+                out.info(f"rivetctl: watching {label}: {', '.join(names)}" + (" + state" if watch_state else ""))
             else:
                 out.info(f"rivetctl: watching {label}: state only")
             timeout = cli.opts.timeout
@@ -162,10 +152,7 @@ async def _state_inspector(client: Any, handle: Any, out: Any) -> Any:
         inspector = Inspector(client, actor_id, name=handle.name)
         summary = await inspector.summary()
     except RivetctlError as exc:
-        if (
-            getattr(exc, "full_code", "") in ("actor.not_found",)
-            or type(exc).__name__ == "UnknownActorNameError"
-        ):
+        if getattr(exc, "full_code", "") in ("actor.not_found",) or type(exc).__name__ == "UnknownActorNameError":
             raise
         out.info(f"rivetctl: state changes unavailable ({exc})")
         return None
@@ -174,9 +161,7 @@ async def _state_inspector(client: Any, handle: Any, out: Any) -> Any:
     return inspector
 
 
-async def _poll_state(
-    inspector: Any, interval: float, done: asyncio.Event, emit: Any, stamp: Any, label: str
-) -> None:
+async def _poll_state(inspector: Any, interval: float, done: asyncio.Event, emit: Any, stamp: Any, label: str) -> None:
     from rivetctl.errors import NetworkError, RivetctlError
 
     previous: Any = await inspector.state()

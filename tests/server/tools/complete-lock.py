@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+
 def platform_from_name(name: str) -> dict[str, list[str]]:
     parts = name.rsplit("/", 1)[-1].split("-")
     osname = next((p for p in parts if p in ("darwin", "linux", "win32", "freebsd", "android")), None)
