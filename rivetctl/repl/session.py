@@ -116,6 +116,10 @@ class Session:
         except RivetctlError:
             return
         self.sources.for_actor(self.sources.actions, slot.address.name).replace_all(names)
+        from rivetctl.cli.gen.cache import write_completion_cache
+        from rivetctl.config import cache_dir
+
+        write_completion_cache(cache_dir(self.cli.env), actions={slot.address.name: names})
 
     def subscribe(self, event: str) -> None:
         slot = self._need_slot()

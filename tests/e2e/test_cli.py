@@ -384,3 +384,15 @@ def test_readme_commands_work(server: DevServer) -> None:
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     assert "scripts/demo" in readme and "scripts/test" in readme
+
+
+def test_commands_feed_the_completion_cache(rivetctl: Run, key: str, cli_env: dict[str, str]) -> None:
+    cache = Path(cli_env["XDG_CACHE_HOME"]) / "rivetctl"
+    rivetctl("actors")
+    assert "counter" in (cache / "names.txt").read_text().split()
+    rivetctl("call", "chatRoom", key, "getHistory")
+    assert (cache / "names.txt").read_text().split()[0] == "chatRoom"
+    assert (cache / "actions" / "chatRoom.txt").read_text().split()[0] == "getHistory"
+    rivetctl("call", "counter", key, "getCount")
+    assert rivetctl("describe", "counter", key).code == 0
+    assert "increment" in (cache / "actions" / "counter.txt").read_text().split()

@@ -126,6 +126,10 @@ def actors(
             return await client.actor_names()
 
         found = run(cli, names)
+        from rivetctl.cli.gen.cache import write_completion_cache
+        from rivetctl.config import cache_dir
+
+        write_completion_cache(cache_dir(cli.env), names=sorted(found))
         cli.output.rows(
             ("name", "metadata"),
             [

@@ -58,12 +58,21 @@ def call(
         return result, latencies
 
     result, latencies = run(cli, body)
+    _remember(cli, name, action)
     if repeat > 1:
         cli.output.record(_percentiles(latencies), title=f"{action} × {repeat}")
         return
     cli.output.value(result)
     if cli.opts.verbose:
         cli.output.info(f"{action} answered in {latencies[0] * 1000:.1f} ms")
+
+
+def _remember(cli: Any, name: str, action: str) -> None:
+    """Feed shell completion: this actor name and action were just used successfully."""
+    from rivetctl.cli.gen.cache import remember_completion
+    from rivetctl.config import cache_dir
+
+    remember_completion(cache_dir(cli.env), name, action)
 
 
 def _percentiles(samples: list[float]) -> dict[str, Any]:

@@ -60,6 +60,11 @@ def describe(ctx: typer.Context, name: Name, key: Key) -> None:
         return data
 
     data = run(cli, body)
+    if isinstance(data.get("actions"), list):
+        from rivetctl.cli.gen.cache import write_completion_cache
+        from rivetctl.config import cache_dir
+
+        write_completion_cache(cache_dir(cli.env), actions={name: data["actions"]})
     events = sorted(set(cli.known_events(name)) | set(remembered_events(cli.env, name)))
     data["known_events"] = events
     cli.output.record(data, title=f"{name} actor")
