@@ -400,3 +400,23 @@ def test_client_import_does_not_pull_cli_dependencies() -> None:
 
 def test_server_fixture_is_real(server: DevServer) -> None:
     assert server.engine_pid is not None
+
+
+async def test_large_safe_ints_stay_numbers(client: Client, key: str) -> None:
+    """Ints from 2^32 to 2^53-1 must reach the actor as numbers, not bigints (docs/encodings.md)."""
+    described = await client.counter.get_or_create(key).describeArgs(2**40, -(2**40), 2**53 + 1)
+    assert described == ["number:1099511627776", "number:-1099511627776", "bigint:9007199254740993"]
+
+
+async def test_map_and_date_need_bare(endpoint: str, key: str) -> None:
+    from rivetctl.protocol.values import JsMap
+
+    for encoding in ("json", "cbor"):
+        async with Client(endpoint, encoding=encoding, env={}) as c:
+            with pytest.raises(ConfigError, match="datetime"):
+                await c.counter.get_or_create(key).describeArgs(datetime.now(UTC))
+            # A Map degrades to a plain object: JSON has no Map.
+            assert await c.counter.get_or_create(key).describeArgs(JsMap({"a": 1})) == ['object:{"a":1}']
+    async with Client(endpoint, encoding="bare", env={}) as c:
+        described = await c.counter.get_or_create(key).describeArgs(JsMap({"a": 1}), datetime.fromtimestamp(1_700_000_000, UTC))
+    assert described == ["map:a", "date:1700000000000"]
