@@ -116,7 +116,10 @@ class ActorHandle:
         if resp.status != 200:
             raise self._error(resp, enc)
         _expect_rivet_body(resp, enc, url)
-        return codec.decode_http_action_response(resp.body, enc).output
+        try:
+            return codec.decode_http_action_response(resp.body, enc).output
+        except ProtocolError as exc:
+            raise ProtocolError(f"invalid response to action {name!r} ({enc}): {exc}") from None
 
     async def send(self, queue: str, body: Any, *, wait: bool = False, timeout_ms: int | None = None) -> Any:
         """Send a message to the actor's queue ``queue``; with ``wait`` returns the response."""

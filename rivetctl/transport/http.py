@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,8 +99,15 @@ class HttpTransport:
         extra: dict[str, Any] = {}
         if timeout is not ...:
             extra["timeout"] = httpx.Timeout(timeout, connect=self._connect_timeout)
+        # httpx's timeouts are per read; a server that drips bytes would never trip them. Bound the whole
+        # exchange too: connect + the read timeout.
+        read_timeout = self._timeout if timeout is ... else timeout
+        total = None if read_timeout is None else read_timeout + self._connect_timeout
         try:
-            async with client.stream(method, url, headers=headers, content=content, **extra) as resp:
+            async with (
+                asyncio.timeout(total),
+                client.stream(method, url, headers=headers, content=content, **extra) as resp,
+            ):
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in resp.aiter_raw():
@@ -113,6 +121,10 @@ class HttpTransport:
         except httpx.TimeoutException as exc:
             kind = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "answer from"
             raise RequestTimeoutError(f"timed out waiting to {kind} {_origin(shown)}") from None
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"{_origin(shown)} did not finish answering within {total:g} s"
+            ) from None
         except httpx.ConnectError as exc:
             raise NetworkError(f"cannot connect to {_origin(shown)}: {_reason(exc)}") from None
         except httpx.HTTPError as exc:
