@@ -396,3 +396,55 @@ def test_commands_feed_the_completion_cache(rivetctl: Run, key: str, cli_env: di
     rivetctl("call", "counter", key, "getCount")
     assert rivetctl("describe", "counter", key).code == 0
     assert "increment" in (cache / "actions" / "counter.txt").read_text().split()
+
+
+def test_watch_rejected_connection_exits_with_auth_code(rivetctl: Run, key: str) -> None:
+    started = time.monotonic()
+    r = rivetctl("--timeout", "15", "watch", "secure", key, "anything", "--no-state")
+    assert r.code == 6, r.err
+    assert "auth.forbidden" in r.err
+    assert time.monotonic() - started < 10
+
+
+def test_watch_reports_gap_and_keeps_streaming(server: DevServer, cli_env: dict[str, str], key: str) -> None:
+    """The proxy cuts the watch's connection: stderr reports the gap, events resume, none duplicated."""
+    import asyncio
+
+    from tests.faultproxy import FaultProxy
+
+    async def scenario() -> tuple[int, str, str]:
+        async with FaultProxy(server.endpoint) as proxy:
+            out, err = io.StringIO(), io.StringIO()
+            env = {**cli_env, "RIVET_ENDPOINT": proxy.endpoint}
+            watch = asyncio.ensure_future(
+                asyncio.to_thread(
+                    main,
+                    ["--timeout", "25", "watch", "counter", key, "newCount", "--count", "4", "--no-state"],
+                    env=env,
+                    stdout=out,
+                    stderr=err,
+                )
+            )
+            from rivetctl.client import Client
+
+            async with Client(server.endpoint, env={}) as client:
+                counter = client.counter.get_or_create(key)
+                await counter.getCount()
+                while "watching" not in err.getvalue():
+                    await asyncio.sleep(0.05)
+                await counter.increment(1)
+                await counter.increment(1)
+                while out.getvalue().count("\n") < 2:
+                    await asyncio.sleep(0.05)
+                await proxy.refuse_for(1.0)
+                while "reconnected" not in err.getvalue():
+                    await asyncio.sleep(0.05)
+                await counter.increment(1)
+                await counter.increment(1)
+            code = await asyncio.wait_for(watch, 30)
+            return code, out.getvalue(), err.getvalue()
+
+    code, out, err = asyncio.run(scenario())
+    assert code == 0, err
+    assert [json.loads(line)["args"] for line in out.splitlines()] == [[1], [2], [3], [4]]
+    assert "lost" in err and "reconnected" in err

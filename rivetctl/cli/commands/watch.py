@@ -61,7 +61,7 @@ def watch(
     out = cli.output
     started = time.time()
     label = address.describe().replace(" ", "/", 1)
-    seen = {"n": 0}
+    seen: dict[str, Any] = {"n": 0}
 
     def stamp() -> str:
         if timestamps == "relative":
@@ -83,13 +83,21 @@ def watch(
         done = asyncio.Event()
         conn = handle.connect(params)
 
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
         def on_status(status: str, *rest: Any) -> None:
+            if status == "idle" and conn.error is not None and not failed.done():
+                failed.set_exception(conn.error)  # fatal: reconnection stopped
             if status == "disconnected":
-                out.info(f"rivetctl: connection to {label} lost; reconnecting…")
+                seen.setdefault("lost_at", time.monotonic())
+                why = f" ({conn.last_failure})" if conn.last_failure else ""
+                out.info(f"rivetctl: connection to {label} lost{why}; reconnecting…")
             elif status == "connected" and seen.get("opened"):
-                out.info(f"rivetctl: reconnected to {label}")
+                gap = time.monotonic() - seen.get("lost_at", time.monotonic())
+                out.info(f"rivetctl: reconnected to {label} after {gap:.1f} s; events sent meanwhile are lost")
             if status == "connected":
                 seen["opened"] = 1
+                seen.pop("lost_at", None)
 
         conn.on_status(on_status)
 
@@ -116,7 +124,7 @@ def watch(
                     )
 
             conn.on(event, on_event)
-        tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(done.wait())]
+        tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(done.wait()), failed]
         if watch_state and inspector is not None:
             tasks.append(asyncio.ensure_future(_poll_state(inspector, state_interval, done, emit, stamp, label)))
         try:
