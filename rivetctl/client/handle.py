@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -105,16 +106,21 @@ class ActorHandle:
         _check_size(body, "action arguments")
         query = await self._route()
         url = self._url(query, f"/action/{quote(name, safe='')}")
-        resp = await self._client.http.request(
-            "POST",
-            url,
-            headers=self._headers(enc),
-            content=body,
-            display_url=redact_url(url),
-            timeout=timeout,
-        )
-        if resp.status != 200:
-            raise self._error(resp, enc)
+        for attempt in range(ROUTING_RETRIES + 1):
+            resp = await self._client.http.request(
+                "POST",
+                url,
+                headers=self._headers(enc),
+                content=body,
+                display_url=redact_url(url),
+                timeout=timeout,
+            )
+            if resp.status == 200:
+                break
+            error = self._error(resp, enc)
+            if attempt == ROUTING_RETRIES or not never_reached_actor(error, resp):
+                raise error
+            await asyncio.sleep(0.2 * 2**attempt)
         _expect_rivet_body(resp, enc, url)
         try:
             return codec.decode_http_action_response(resp.body, enc).output
@@ -184,6 +190,27 @@ class ActorHandle:
         from rivetctl.client.connection import ActorConnection
 
         return ActorConnection(self, params=self._params if params is None else params, transport=transport)
+
+
+ROUTING_RETRIES = 2
+"""How often a call is retried when the gateway failed before the actor saw it (safe: nothing ran)."""
+_ROUTING_CODES = frozenset(
+    {
+        "guard.route_resolve_query_timeout",
+        "pegboard.route_resolve_query_timeout",
+        "guard.service_unavailable",
+        "guard.gateway_response_start_timeout",
+    }
+)
+
+
+def never_reached_actor(error: Exception, resp: HttpResponse) -> bool:
+    """True for transient routing failures answered by the gateway itself (no ``x-rivet-actor`` header)."""
+    return (
+        getattr(error, "full_code", None) in _ROUTING_CODES
+        and "x-rivet-actor" not in resp.headers
+        and getattr(error, "actor", None) is None
+    )
 
 
 def _check_size(body: bytes, what: str) -> None:
