@@ -57,6 +57,9 @@ class RichPrinter:
 
         self.console.print(Text(text, style="yellow"))
 
+    def opened(self, label: str, actor_id: str | None, connection_id: str | None) -> None:
+        self.info(f"connected to {label} (actor {actor_id})")
+
     def error(self, text: str) -> None:
         from rich.text import Text
 

@@ -31,6 +31,8 @@ class Printer(Protocol):
 
     def info(self, text: str) -> None: ...
 
+    def opened(self, label: str, actor_id: str | None, connection_id: str | None) -> None: ...
+
     def error(self, text: str) -> None: ...
 
     def table(self, columns: list[str], rows: list[dict[str, Any]], title: str = "") -> None: ...
@@ -87,7 +89,7 @@ class Session:
             conn.on_status(lambda status, *_: self._on_status(label, status))
             self.slots[label] = slot
             await conn.wait_open(timeout=self.cli.opts.timeout or 30)
-            self.printer.info(f"connected to {label} (actor {conn.actor_id})")
+            self.printer.opened(label, conn.actor_id, conn.connection_id)
         self.current = label
         self.sources.current_actor = name
         self.sources.actor_names.add(name)

@@ -448,3 +448,38 @@ def test_watch_reports_gap_and_keeps_streaming(server: DevServer, cli_env: dict[
     assert code == 0, err
     assert [json.loads(line)["args"] for line in out.splitlines()] == [[1], [2], [3], [4]]
     assert "lost" in err and "reconnected" in err
+
+
+def test_repl_script_mode_runs_dot_commands(rivetctl: Run, key: str, tmp_path: Path) -> None:
+    transcript = tmp_path / "session.jsonl"
+    script = "\n".join(
+        [
+            f".use counter {key}",
+            ".sub newCount",
+            "increment 3",
+            ".state",
+            ".http getCount",
+            ".events 5",
+            f".use chatRoom {key}",
+            "sendMessage bob hi",
+            ".status",
+            f".save {transcript}",
+            ".quit",
+            "neverRuns",
+        ]
+    )
+    r = rivetctl("repl", stdin=script + "\n")
+    assert r.code == 0, r.out + r.err
+    records = [json.loads(line) for line in r.out.splitlines()]
+    by_type: dict[str, list[dict[str, object]]] = {}
+    for rec in records:
+        by_type.setdefault(str(rec["type"]), []).append(rec)
+    assert [o["actor"] for o in by_type["open"]] == [f'counter/["{key}"]', f'chatRoom/["{key}"]']
+    assert [res["output"] for res in by_type["result"]][:2] == [3, 3]
+    assert by_type["value"][0]["value"] == {"count": 3}
+    assert any(ev["event"] == "newCount" and ev["args"] == [3] for ev in by_type["event"])
+    statuses = by_type["table"][-1]["rows"]
+    assert {row["status"] for row in statuses} == {"connected"}  # type: ignore[index]
+    saved = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert [rec["type"] for rec in saved if rec["type"] == "result"] == ["result", "result"]
+    assert not any(rec.get("action") == "neverRuns" for rec in records)
