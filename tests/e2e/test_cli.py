@@ -379,13 +379,6 @@ def test_subprocess_ctrl_c_exits_130(cli_env: dict[str, str], key: str) -> None:
     assert "Traceback" not in err
 
 
-def test_readme_commands_work(server: DevServer) -> None:
-    """The demo script's tour runs against the real server (README's first set-up command)."""
-    root = Path(__file__).resolve().parents[2]
-    readme = (root / "README.md").read_text()
-    assert "scripts/demo" in readme and "scripts/test" in readme
-
-
 def test_commands_feed_the_completion_cache(rivetctl: Run, key: str, cli_env: dict[str, str]) -> None:
     cache = Path(cli_env["XDG_CACHE_HOME"]) / "rivetctl"
     rivetctl("actors")
