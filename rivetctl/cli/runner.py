@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rivetctl.cli.args import Address
 from rivetctl.errors import ActorNotFoundError, ConfigError
-from rivetctl.protocol.query import NO_INPUT
 
 if TYPE_CHECKING:
     import typer
 
+    from rivetctl.cli.args import Address
     from rivetctl.cli.context import CliContext
     from rivetctl.client import ActorHandle, ActorInfo, Client
+
+# Imported lazily: this module is on the path of `rivetctl --help`, which must start fast.
+_NO_INPUT: Any = None
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ def cli_context(ctx: typer.Context) -> CliContext:
 
 def run(cli: CliContext, body: Callable[[Client], Awaitable[T]]) -> T:
     """Run ``body(client)`` on a fresh event loop and close the client, whatever happens."""
+    import asyncio
 
     async def go() -> T:
         client = cli.client()
@@ -45,9 +47,13 @@ def handle_for(
     *,
     params: Any = None,
     create: bool = True,
-    input: Any = NO_INPUT,
+    input: Any = _NO_INPUT,
     region: str | None = None,
 ) -> ActorHandle:
+    from rivetctl.protocol.query import NO_INPUT
+
+    if input is _NO_INPUT:
+        input = NO_INPUT
     accessor = client.actor(address.name)
     if address.actor_id is not None:
         return accessor.get_for_id(address.actor_id, params=params)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rivetctl.cli.commands.params import Key, Name
 from rivetctl.cli.runner import cli_context, handle_for, run
+
+if TYPE_CHECKING:
+    import asyncio
 
 EPILOG = """Examples:
 
@@ -64,11 +65,15 @@ def watch(
     seen: dict[str, Any] = {"n": 0}
 
     def stamp() -> str:
+        from datetime import UTC, datetime
+
         if timestamps == "relative":
             return f"+{time.time() - started:.3f}s"
         return datetime.now(UTC).isoformat(timespec="milliseconds")
 
     async def body(client: Any) -> int:
+        import asyncio
+
         handle = handle_for(client, address, params=params, create=not no_create)
         watch_state = state
         inspector = None
@@ -170,6 +175,8 @@ async def _state_inspector(client: Any, handle: Any, out: Any) -> Any:
 
 
 async def _poll_state(inspector: Any, interval: float, done: asyncio.Event, emit: Any, stamp: Any, label: str) -> None:
+    import asyncio
+
     from rivetctl.errors import NetworkError, RivetctlError
 
     previous: Any = await inspector.state()
