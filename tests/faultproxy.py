@@ -80,9 +80,7 @@ class FaultProxy:
         return self
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(
-            self._handle, self.host, self.port, reuse_address=True, backlog=512
-        )
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True, backlog=512)
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]
 
@@ -125,9 +123,7 @@ class FaultProxy:
         self._pipes.clear()
         return len(pipes)
 
-    async def refuse_for(
-        self, seconds: float, *, mode: Literal["close", "reset"] = "close", cut: bool = True
-    ) -> None:
+    async def refuse_for(self, seconds: float, *, mode: Literal["close", "reset"] = "close", cut: bool = True) -> None:
         """Refuse new connections for ``seconds``, then accept again (returns at once).
 
         ``mode="close"`` closes the listening socket, so connects fail with ECONNREFUSED (the case that
@@ -185,6 +181,8 @@ class FaultProxy:
                 loop.create_task(self._pump(up_reader, writer, pipe, downstream=True)),
             ]
             await asyncio.gather(*pipe.tasks, return_exceptions=True)
+        except asyncio.CancelledError:
+            pass  # the loop is shutting down; asyncio would log a cancelled connection callback as an error
         finally:
             pipe.abort()
             self._pipes.discard(pipe)

@@ -54,13 +54,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("rivetctl.connection")
 
 Status = Literal["idle", "connecting", "connected", "disconnected", "disposed"]
-"""``idle``: not started, or stopped by a fatal error (see ``ActorConnection.error``); ``connecting``: an
-attempt is under way; ``connected``: ``Init`` received; ``disconnected``: waiting before the next attempt;
-``disposed``: closed for good."""
+"""As in the official client: ``idle`` (not started, or stopped by a fatal error: see
+``ActorConnection.error``) → ``connecting`` (attempts and the waits between them) → ``connected`` (``Init``
+received) → ``disconnected`` (the session just ended; reconnection follows) → ``connecting`` … and finally
+``disposed``. Each outage is exactly one ``disconnected``; failed attempts are reported to ``on_error``."""
 
 DEFAULT_MAX_BUFFERED_EVENTS = 10_000
-INIT_TIMEOUT = 30.0
-"""How long an opened socket may take to deliver ``Init`` (the gateway may be waking the actor)."""
+OPEN_TIMEOUT = 30.0
+"""Budget for one attempt from the upgrade request to ``Init`` (the gateway answers the upgrade only once
+the actor is ready, which takes seconds on a loaded server); the TCP connect alone is bounded by the
+client's ``connect_timeout``."""
 ERROR_CLOSE_WAIT = 2.0
 """After a connection-level ``Error`` frame, how long to wait for the close frame that carries the ray id."""
 
@@ -601,11 +604,17 @@ class ActorConnection:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="rivetctl-connection")
 
     async def _run(self) -> None:
+        try:
+            await self._reconnect_loop()
+        except Exception as exc:  # a bug: fail loudly instead of leaving a dead task behind
+            log.exception("rivetctl connection loop failed")
+            self._fail(_wrap(exc))
+
+    async def _reconnect_loop(self) -> None:
         delays = policy.backoff()
         immediate = True
         while True:
             if not immediate:
-                self._set_status("disconnected")
                 await asyncio.sleep(next(delays))
             immediate = False
             self._set_status("connecting")
@@ -615,11 +624,7 @@ class ActorConnection:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if isinstance(exc, RivetctlError):
-                    error = exc
-                else:  # a bug, surfaced as the fatal error rather than retried forever
-                    error = RivetctlError(f"{type(exc).__name__}: {exc}")
-                    error.__cause__ = exc
+                error = _wrap(exc)  # not a RivetctlError: a bug, fatal rather than retried forever
                 self._last_failure = error
                 if self._verdict(error) is policy.Verdict.FATAL:
                     self._fail(error)
@@ -657,19 +662,23 @@ class ActorConnection:
         shown = redact_url(url)
         tracer = handle._client.tracer
         if tracer is not None and hasattr(tracer, "ws_open"):
-            tracer.ws_open(shown)
+            with contextlib.suppress(Exception):
+                tracer.ws_open(shown)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + OPEN_TIMEOUT
         transport = await WebSocketTransport.open(
             url,
             encoding=self._encoding,
             params=None if self._params is None else to_json_compat(self._params),
             text=self._text,
             headers=options.headers,
-            open_timeout=options.connect_timeout,
+            connect_timeout=options.connect_timeout,
+            handshake_timeout=OPEN_TIMEOUT,
             verify=options.verify,
             display_url=shown,
         )
         try:
-            async with asyncio.timeout(max(INIT_TIMEOUT, options.connect_timeout)):
+            async with asyncio.timeout_at(deadline):
                 message = self._decode(await transport.recv())
             if isinstance(message, Init):
                 return transport, message
@@ -680,7 +689,7 @@ class ActorConnection:
             raise _coded_close(exc) from None
         except TimeoutError:
             transport.abort()
-            raise RequestTimeoutError(f"no Init within {INIT_TIMEOUT:g} s of opening the socket") from None
+            raise RequestTimeoutError(f"no Init within {OPEN_TIMEOUT:g} s of opening the connection") from None
         except BaseException:
             transport.abort()
             raise
@@ -700,8 +709,14 @@ class ActorConnection:
 
     def _decode(self, data: bytes | str) -> Any:
         if self._trace_msg is not None:
-            self._trace_msg("recv", data)
+            self._trace("recv", data)
         return decode_to_client(data, self._encoding)
+
+    def _trace(self, direction: str, data: bytes | str) -> None:
+        try:
+            self._trace_msg(direction, data)  # type: ignore[misc]
+        except Exception:  # a tracer must never break the connection
+            log.exception("tracer ws_message failed")
 
     async def _serve(self, transport: WebSocketTransport, init: Init) -> bool:
         """Run one connected session until its socket closes; False after a fatal error."""
@@ -729,12 +744,14 @@ class ActorConnection:
             self._session = None
             self._lost(exc, session)
             return True
-        except ProtocolError as exc:
-            # The peer is not speaking RivetKit: reconnecting to the same thing would not help.
+        except Exception as exc:
+            # ProtocolError: the peer is not speaking RivetKit, and reconnecting to the same thing would
+            # not help. Anything else is a bug here: stop loudly rather than loop or hang.
             transport.abort()
             self._session = None
-            self._reject_all(ConnectionLostError(f"connection dropped: {exc}", code=1002), only_sent=True)
-            self._fail(exc)
+            error = _wrap(exc)
+            self._reject_all(ConnectionLostError(f"connection dropped: {error}", code=1002), only_sent=True)
+            self._fail(error)
             return False
         finally:
             session.writer.cancel()
@@ -768,7 +785,7 @@ class ActorConnection:
 
     async def _write(self, session: _Session) -> None:
         transport = session.transport
-        trace = self._trace_msg
+        trace = self._trace if self._trace_msg is not None else None
         try:
             while True:
                 while not self._outbox:
@@ -848,3 +865,11 @@ def _coded_close(exc: ConnectionLostError) -> RivetctlError:
         f"the server closed the connection before it was established (close code {exc.close_code})",
         ray_id=parsed.ray_id,
     )
+
+
+def _wrap(exc: Exception) -> RivetctlError:
+    if isinstance(exc, RivetctlError):
+        return exc
+    error = RivetctlError(f"internal error in the connection: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error

@@ -47,10 +47,13 @@ LIFECYCLE_CODES = frozenset(
         "guard.tunnel_response_closed",
         "guard.gateway_response_start_timeout",
         # Not in the official client's list, but transient by their nature (§11): a runner that cannot
-        # start *yet*, an overloaded gateway, rate limiting.
+        # start *yet*, an overloaded gateway, rate limiting. The 2.3.19 engine reports the query-route
+        # timeout as ``pegboard.route_resolve_query_timeout`` (seen when several sockets race to create
+        # the same new actor on a loaded server); §11 of the reference says ``guard.``: accept both.
         "guard.actor_ready_timeout",
         "guard.actor_runner_failed",
         "guard.route_resolve_query_timeout",
+        "pegboard.route_resolve_query_timeout",
         "guard.rate_limit",
     }
 )

@@ -9,10 +9,12 @@ Messages name only the origin (scheme, host, port): the gateway URL may carry ``
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import ssl
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from rivetctl.errors import (
@@ -78,7 +80,7 @@ def _closed_error(exc: BaseException, display_url: str) -> ConnectionLostError:
     rcvd = getattr(exc, "rcvd", None)
     sent = getattr(exc, "sent", None)
     frame = rcvd or sent
-    code = frame.code if frame is not None else 1006
+    code = int(frame.code) if frame is not None else 1006
     reason = frame.reason if frame is not None else ""
     where = _origin(display_url)
     if rcvd is None and sent is None:
@@ -111,8 +113,67 @@ def _rejected_upgrade(exc: Any, display_url: str, encoding: str) -> RivetctlErro
     )
 
 
+async def _tcp_connect(host: str, port: int) -> socket.socket:
+    """A connected non-blocking TCP socket (first address that answers); the caller bounds the time."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    last: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            last = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    raise last
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the server running?)"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _open_error(exc: BaseException, shown: str, encoding: str) -> BaseException:
+    """Map a failure of the WebSocket handshake (after TCP connected) to a rivetctl error."""
+    from websockets import exceptions as wsx
+
+    where = _origin(shown)
+    if isinstance(exc, TimeoutError):
+        return RequestTimeoutError(
+            f"timed out waiting for {where} to accept the WebSocket (the gateway answers once the actor is ready)"
+        )
+    if isinstance(exc, wsx.InvalidStatus):
+        return _rejected_upgrade(exc, shown, encoding)
+    if isinstance(exc, wsx.NegotiationError):
+        return ProtocolError(f"{where} did not accept the RivetKit subprotocol: {exc}")
+    if isinstance(exc, wsx.InvalidHandshake):
+        # A truncated or garbled answer: a failed attempt, retried like a refused connection.
+        return NetworkError(f"WebSocket handshake with {where} failed: {exc}")
+    if isinstance(exc, wsx.ConnectionClosed):
+        return _closed_error(exc, shown)
+    if isinstance(exc, OSError):
+        return NetworkError(f"WebSocket handshake with {where} failed: {_os_reason(exc)}")
+    if isinstance(exc, ValueError):  # e.g. a redirect, which rivetctl never follows
+        return ProtocolError(f"{where} did not answer the WebSocket upgrade as a RivetKit engine: {exc}")
+    return exc
+
+
 class WebSocketTransport:
-    """One open WebSocket; ``send`` and ``recv`` raise ``ConnectionLostError`` once it is closed."""
+    """One open WebSocket; ``send`` and ``recv`` raise ``ConnectionLostError`` once it is closed.
+
+    Keepalive: the library pings every ``ping_interval`` seconds and closes the socket (code 1011) when no
+    pong arrives within ``ping_timeout``, so a dead TCP path is noticed even on a quiet connection.
+    """
+
+    ping_interval: ClassVar[float | None] = PING_INTERVAL
+    ping_timeout: ClassVar[float | None] = PING_TIMEOUT
 
     def __init__(self, ws: ClientConnection, *, text: bool, display_url: str) -> None:
         self._ws = ws
@@ -128,64 +189,63 @@ class WebSocketTransport:
         params: Any = None,
         text: bool = False,
         headers: Mapping[str, str] | None = None,
-        open_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        handshake_timeout: float | None = 30.0,
         display_url: str | None = None,
         verify: bool | str = True,
-        ping_interval: float | None = PING_INTERVAL,
-        ping_timeout: float | None = PING_TIMEOUT,
     ) -> WebSocketTransport:
         """Open ``url`` (``ws://`` or ``wss://``) offering the RivetKit subprotocols.
 
+        Two budgets: ``connect_timeout`` for the TCP connection (a dead host fails fast), and
+        ``handshake_timeout`` for the HTTP upgrade, which the gateway answers only once the actor is
+        ready (created, woken, or rescheduled: seconds on a loaded server).
+
         Raises:
             NetworkError: refused, reset, or a non-RivetKit HTTP answer (retryable).
-            RequestTimeoutError: the handshake did not complete within ``open_timeout``.
+            RequestTimeoutError: no TCP connection or no upgrade answer in time.
             ActorError: the upgrade was refused with a RivetKit error body.
             ProtocolError: the server answered the upgrade but not as a RivetKit engine.
             ConfigError: the URL is not a WebSocket URL.
 
         ``display_url`` is the redacted URL used in messages (the default shows only the origin).
         """
-        from websockets import exceptions as wsx
         from websockets.asyncio.client import connect
         from websockets.typing import Subprotocol
 
         shown = display_url or _origin(url)
         where = _origin(shown)
         offered = [Subprotocol(p) for p in subprotocols(encoding, params)]
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ConfigError(f"not a WebSocket URL: {shown}")
+        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        try:
+            async with asyncio.timeout(connect_timeout):
+                sock = await _tcp_connect(parts.hostname, port)
+        except TimeoutError:
+            raise RequestTimeoutError(f"timed out connecting to {where}") from None
+        except OSError as exc:
+            raise NetworkError(f"cannot connect to {where}: {_os_reason(exc)}") from None
         try:
             ws = await connect(
                 url,
+                sock=sock,
                 subprotocols=offered,
                 compression=None,
                 additional_headers=dict(headers or {}),
                 user_agent_header=USER_AGENT,
                 proxy=None,
-                open_timeout=open_timeout,
-                ping_interval=ping_interval,
-                ping_timeout=ping_timeout,
+                open_timeout=handshake_timeout,
+                ping_interval=cls.ping_interval,
+                ping_timeout=cls.ping_timeout,
                 close_timeout=CLOSE_TIMEOUT,
                 max_size=MAX_FRAME,
                 max_queue=MAX_QUEUE,
                 ssl=_ssl_context(url, verify),
             )
-        except TimeoutError:
-            raise RequestTimeoutError(f"timed out opening a WebSocket to {where}") from None
-        except wsx.InvalidURI:
-            raise ConfigError(f"not a WebSocket URL: {shown}") from None
-        except wsx.InvalidStatus as exc:
-            raise _rejected_upgrade(exc, shown, encoding) from None
-        except wsx.NegotiationError as exc:
-            raise ProtocolError(f"{where} did not accept the RivetKit subprotocol: {exc}") from None
-        except wsx.InvalidHandshake as exc:
-            # Truncated or garbled answer: treated as a failed (retryable) attempt.
-            raise NetworkError(f"WebSocket handshake with {where} failed: {exc}") from None
-        except wsx.ConnectionClosed as exc:
-            raise _closed_error(exc, shown) from None
-        except OSError as exc:
-            reason = str(exc) or type(exc).__name__
-            if isinstance(exc, ConnectionRefusedError):
-                reason = "connection refused (is the server running?)"
-            raise NetworkError(f"cannot connect to {where}: {reason}") from None
+        except BaseException as exc:
+            sock.close()  # no-op if websockets already owns and closed it
+            raise _open_error(exc, shown, encoding) from None
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close()
             raise ProtocolError(f"{where} answered subprotocol {ws.subprotocol!r}, not {SUBPROTOCOL!r}")

@@ -244,7 +244,7 @@ async def test_events_iterator_drops_oldest_when_full(client: Client, key: str) 
 
 async def test_events_iterator_ends_on_dispose(client: Client, key: str) -> None:
     conn = client.counter.get_or_create(key).connect()
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     stream = conn.events("newCount")
 
     async def consume() -> list[int]:
@@ -259,9 +259,7 @@ async def test_events_iterator_ends_on_dispose(client: Client, key: str) -> None
 
 
 async def test_params_reach_the_actor(client: Client, key: str) -> None:
-    async with client.secure.get_or_create(key).connect(
-        params={"token": "secret", "user": "zoë (admin) ✓"}
-    ) as conn:
+    async with client.secure.get_or_create(key).connect(params={"token": "secret", "user": "zoë (admin) ✓"}) as conn:
         assert await conn.whoami() == {"user": "zoë (admin) ✓", "visits": 1}
     params = {"token": "secret", "user": "bob", "n": 1}
     async with client.counter.get_or_create(key).connect(params=params) as conn:
@@ -286,7 +284,7 @@ async def test_rejected_by_on_before_connect_is_one_clear_error(
     conn.on_error(errors.append)
     started = time.monotonic()
     with pytest.raises(ActorError) as info:
-        await conn.wait_open(10)
+        await conn.wait_open(30)
     assert time.monotonic() - started < 15  # generous: the shared test machine may be loaded
     assert info.value.full_code == full_code
     assert info.value.metadata == metadata
@@ -313,7 +311,7 @@ async def test_async_with_raises_the_rejection(client: Client, key: str) -> None
 async def test_get_on_missing_key_is_fatal_not_found(client: Client, key: str) -> None:
     conn = client.counter.get(f"missing-{key}").connect()
     with pytest.raises(ActorError) as info:
-        await conn.wait_open(10)
+        await conn.wait_open(30)
     assert info.value.full_code == "actor.not_found"
     assert conn.attempts == 1
     await conn.dispose()
@@ -333,7 +331,7 @@ async def test_dispose_rejects_pending_and_is_idempotent(client: Client, key: st
     statuses: list[str] = []
     conn.on_close(closes.append)
     conn.on_status(statuses.append)
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     calls: list[int] = []
     conn.on("newCount", calls.append)
     pending = asyncio.create_task(conn.slow(3000))
@@ -375,8 +373,9 @@ async def test_connect_without_a_running_loop_starts_idle(server: DevServer, key
 async def test_ten_thousand_pipelined_actions(client: Client, key: str) -> None:
     """10,000 actions in flight at once over 4 connections (the server slows a connection after ~2,550)."""
     handle = client.counter.get_or_create(key)
+    await handle.getCount()  # create the actor first: sockets racing to create one new actor are slow
     conns = [handle.connect() for _ in range(4)]
-    await asyncio.gather(*(c.wait_open(10) for c in conns))
+    await asyncio.gather(*(c.wait_open(30) for c in conns))
     started = time.perf_counter()
     results = await asyncio.gather(*(conns[i % 4].echo(i, f"v{i}") for i in range(10_000)))
     elapsed = time.perf_counter() - started

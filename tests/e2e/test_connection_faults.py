@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 from faultproxy import FaultProxy
 
-from rivetctl.client import Client
+from rivetctl.client import Client, connection
 from rivetctl.client.connection import ActorConnection, CloseInfo
 from rivetctl.devserver import DevServer
 from rivetctl.errors import ActorNotFoundError, ConnectionLostError, NetworkError, RequestTimeoutError
+from rivetctl.transport.websocket import WebSocketTransport
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
 
@@ -71,7 +73,7 @@ async def test_cut_mid_stream_reconnects_restores_subscriptions_and_delivers_que
 ) -> None:
     conn = pclient.counter.get_or_create(key).connect()
     rec = Recorder(conn)
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     first_connection = conn.connection_id
     counts: list[int] = []
     conn.on("newCount", counts.append)
@@ -109,7 +111,7 @@ async def test_refused_for_three_seconds_reconnects_within_backoff_bounds(
 ) -> None:
     conn = pclient.counter.get_or_create(key).connect()
     rec = Recorder(conn)
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     attempts_before = conn.attempts
     started = time.monotonic()
     await proxy.refuse_for(3.0)
@@ -129,9 +131,7 @@ async def test_refused_for_three_seconds_reconnects_within_backoff_bounds(
     await conn.dispose()
 
 
-async def test_refused_port_at_first_connect_never_wedges(
-    pclient: Client, proxy: FaultProxy, key: str
-) -> None:
+async def test_refused_port_at_first_connect_never_wedges(pclient: Client, proxy: FaultProxy, key: str) -> None:
     await proxy.refuse_for(1.5)
     conn = pclient.counter.get_or_create(key).connect()
     pending = asyncio.create_task(conn.increment(7))
@@ -143,11 +143,9 @@ async def test_refused_port_at_first_connect_never_wedges(
     await conn.dispose()
 
 
-async def test_accept_and_reset_counts_as_failed_attempts(
-    pclient: Client, proxy: FaultProxy, key: str
-) -> None:
+async def test_accept_and_reset_counts_as_failed_attempts(pclient: Client, proxy: FaultProxy, key: str) -> None:
     conn = pclient.counter.get_or_create(key).connect()
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     before = conn.attempts
     await proxy.refuse_for(1.2, mode="reset")
     await until(lambda: conn.status != "connected")
@@ -160,12 +158,10 @@ async def test_accept_and_reset_counts_as_failed_attempts(
     await conn.dispose()
 
 
-async def test_truncated_frame_rejects_in_flight_and_reconnects(
-    pclient: Client, proxy: FaultProxy, key: str
-) -> None:
+async def test_truncated_frame_rejects_in_flight_and_reconnects(pclient: Client, proxy: FaultProxy, key: str) -> None:
     conn = pclient.counter.get_or_create(key).connect()
     rec = Recorder(conn)
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     assert await conn.increment(1) == 1
     proxy.truncate_next(3)
     with pytest.raises(ConnectionLostError):
@@ -177,26 +173,63 @@ async def test_truncated_frame_rejects_in_flight_and_reconnects(
 
 
 async def test_delay_slows_but_keeps_order_and_a_slow_handshake_is_retried(
-    server: DevServer, proxy: FaultProxy, key: str
+    pclient: Client, proxy: FaultProxy, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with Client(proxy.endpoint, connect_timeout=0.5, env={}) as client:
-        await client.actor_names()
-        conn = client.counter.get_or_create(key).connect()
-        await conn.wait_open(10)
-        proxy.set_delay(0.15)
-        started = time.monotonic()
-        results = await asyncio.gather(*(conn.increment(1) for _ in range(50)))
-        assert time.monotonic() - started >= 0.3  # one round trip through a 2 x 0.15 s delay
-        assert results == list(range(1, 51))
-        # A handshake slower than connect_timeout fails the attempt; it is retried, not fatal.
-        proxy.set_delay(0.6)
-        proxy.cut_all()
-        await until(lambda: conn.attempts >= 3)
-        assert any(isinstance(e, RequestTimeoutError) for e in [conn.last_failure])
-        proxy.set_delay(0)
-        await until(lambda: conn.status == "connected", timeout=10)
-        assert await conn.getCount() == 50
-        await conn.dispose()
+    conn = pclient.counter.get_or_create(key).connect()
+    await conn.wait_open(30)
+    proxy.set_delay(0.15)
+    started = time.monotonic()
+    results = await asyncio.gather(*(conn.increment(1) for _ in range(50)))
+    assert time.monotonic() - started >= 0.3  # one round trip through a 2 x 0.15 s delay
+    assert sorted(results) == list(range(1, 51))
+    # An upgrade that takes longer than the open budget fails the attempt; it is retried, not fatal.
+    monkeypatch.setattr(connection, "OPEN_TIMEOUT", 0.5)
+    proxy.set_delay(0.6)
+    before = conn.attempts
+    proxy.cut_all()
+    await until(lambda: conn.attempts >= before + 2)
+    assert isinstance(conn.last_failure, RequestTimeoutError)
+    assert "accept the WebSocket" in str(conn.last_failure) or "Init" in str(conn.last_failure)
+    assert conn.error is None
+    proxy.set_delay(0)
+    monkeypatch.setattr(connection, "OPEN_TIMEOUT", 30.0)
+    await until(lambda: conn.status == "connected", timeout=15)
+    assert await conn.getCount() == 50
+    await conn.dispose()
+
+
+async def test_truncated_handshake_is_a_failed_attempt(pclient: Client, proxy: FaultProxy, key: str) -> None:
+    conn = pclient.counter.get_or_create(key).connect()
+    await conn.wait_open(30)
+    errors: list[Exception] = []
+    conn.on_error(errors.append)
+    before = conn.attempts
+    proxy.truncate_next(20)  # the next server→client bytes are the reconnect's "HTTP/1.1 101 …" answer
+    proxy.cut_all()
+    await until(lambda: conn.status == "connected" and conn.attempts >= before + 2, timeout=15)
+    assert any(isinstance(e, NetworkError) and "handshake" in str(e) for e in errors), errors
+    assert await conn.increment(1) == 1
+    await conn.dispose()
+
+
+async def test_dead_tcp_path_is_detected_by_keepalive_pings(
+    pclient: Client, proxy: FaultProxy, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path that silently stops forwarding (no FIN, no RST) is noticed by the ping timeout."""
+    monkeypatch.setattr(WebSocketTransport, "ping_interval", 0.3)
+    monkeypatch.setattr(WebSocketTransport, "ping_timeout", 0.5)
+    conn = pclient.counter.get_or_create(key).connect()
+    rec = Recorder(conn)
+    await conn.wait_open(30)
+    assert await conn.increment(1) == 1
+    proxy.set_delay(3600)  # a black hole: bytes are accepted and never delivered
+    await until(lambda: conn.status != "connected", timeout=10)  # ping 0.3 + pong 0.5 + close 2 s
+    proxy.set_delay(0)
+    proxy.cut_all()  # the path comes back (an attempt may be stuck in the black hole)
+    await until(lambda: conn.status == "connected", timeout=15)
+    assert rec.closes[0].code == 1011 and "keepalive" in rec.closes[0].reason
+    assert await conn.increment(1) == 2
+    await conn.dispose()
 
 
 @pytest.mark.timeout(90)
@@ -209,7 +242,7 @@ async def test_runner_sigkill_and_restart_keeps_state(server: DevServer, direct:
     """
     conn = direct.counter.get_or_create(key).connect()
     rec = Recorder(conn)
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     counts: list[int] = []
     conn.on("newCount", counts.append)
     assert await conn.increment(5) == 5
@@ -240,7 +273,7 @@ async def test_runner_sigkill_and_restart_keeps_state(server: DevServer, direct:
 
 async def test_actor_sleep_and_wake(direct: Client, key: str) -> None:
     conn = direct.counter.get_or_create(key).connect()
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     counts: list[int] = []
     conn.on("newCount", counts.append)
     assert await conn.increment(3) == 3
@@ -255,14 +288,12 @@ async def test_actor_sleep_and_wake(direct: Client, key: str) -> None:
 async def test_server_kick_reconnects(direct: Client, key: str) -> None:
     conn = direct.counter.get_or_create(key).connect()
     rec = Recorder(conn)
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     counts: list[int] = []
     conn.on("newCount", counts.append)
     first = conn.connection_id
-    try:
+    with contextlib.suppress(ConnectionLostError):  # the close may overtake the answer
         await conn.kickMe("go away")
-    except ConnectionLostError:
-        pass  # the close may overtake the action's answer
     await until(lambda: conn.status == "connected" and conn.connection_id != first)
     assert [(c.code, c.reason) for c in rec.closes] == [(1000, "go away")]
     assert await conn.increment(1) == 1
@@ -272,13 +303,11 @@ async def test_server_kick_reconnects(direct: Client, key: str) -> None:
 
 async def test_destroyed_actor_get_or_create_reconnects_to_a_new_actor(direct: Client, key: str) -> None:
     conn = direct.counter.get_or_create(key).connect()
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     assert await conn.increment(9) == 9
     old_actor = conn.actor_id
-    try:
+    with contextlib.suppress(ConnectionLostError):  # the close may overtake the answer
         await conn.destroyMe()
-    except ConnectionLostError:
-        pass
     await until(lambda: conn.status == "connected" and conn.actor_id != old_actor, timeout=15)
     assert await conn.getCount() == 0  # a fresh actor under the same key
     await conn.dispose()
@@ -288,11 +317,9 @@ async def test_destroyed_actor_get_handle_stops_with_not_found(direct: Client, k
     await direct.counter.get_or_create(key).increment(1)
     conn = direct.counter.get(key).connect()
     rec = Recorder(conn)
-    await conn.wait_open(10)
-    try:
+    await conn.wait_open(30)
+    with contextlib.suppress(ConnectionLostError):  # the close may overtake the answer
         await conn.destroyMe()
-    except ConnectionLostError:
-        pass
     await until(lambda: conn.status == "idle", timeout=15)
     assert isinstance(conn.error, ActorNotFoundError)
     attempts = conn.attempts
@@ -304,11 +331,9 @@ async def test_destroyed_actor_get_handle_stops_with_not_found(direct: Client, k
     await conn.dispose()
 
 
-async def test_dispose_while_reconnecting_stops_the_loop(
-    pclient: Client, proxy: FaultProxy, key: str
-) -> None:
+async def test_dispose_while_reconnecting_stops_the_loop(pclient: Client, proxy: FaultProxy, key: str) -> None:
     conn = pclient.counter.get_or_create(key).connect()
-    await conn.wait_open(10)
+    await conn.wait_open(30)
     await proxy.refuse_for(5.0)
     queued = asyncio.create_task(conn.increment(1))
     await until(lambda: conn.attempts >= 3)

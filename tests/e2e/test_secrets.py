@@ -57,7 +57,7 @@ def test_secret_never_written_anywhere(endpoint: str, key: str, tmp_path: Path, 
         ["-e", endpoint, "--param", f"token={secret}", "describe", "counter", key],
     ]  # fmt: skip
     for argv in runs:
-        code, text = _run(argv, env, stdin="getCount\n.params\n")
+        _, text = _run(argv, env, stdin="getCount\n.params\n")
         written.append(text)
         assert "Traceback" not in text, (argv, text)
     everything = "\n".join(written)

@@ -117,6 +117,7 @@ RETRY, FATAL = Verdict.RETRY, Verdict.FATAL
         (1011, "guard.service_unavailable", None, RETRY),
         (1011, "guard.tunnel_message_timeout", None, RETRY),
         (1011, "guard.gateway_response_start_timeout", None, RETRY),
+        (1011, "pegboard.route_resolve_query_timeout#r", None, RETRY),  # seen on 2.3.19 under load
         # rejections: fatal, no retry storm
         (1011, "auth.forbidden", None, FATAL),
         (1011, "user.unauthorized", None, FATAL),
@@ -130,9 +131,7 @@ RETRY, FATAL = Verdict.RETRY, Verdict.FATAL
         (1011, "auth.forbidden", ("actor", "restarting"), RETRY),
     ],
 )
-def test_classify(
-    close_code: int | None, reason: str, error: tuple[str, str] | None, expected: Verdict
-) -> None:
+def test_classify(close_code: int | None, reason: str, error: tuple[str, str] | None, expected: Verdict) -> None:
     assert classify(close_code, reason, error) is expected
 
 
@@ -150,9 +149,7 @@ def test_classify(
         ("actor.action_not_found", FATAL, FATAL, FATAL),
     ],
 )
-def test_stale_actor_codes_depend_on_the_query(
-    code: str, get_or_create: Verdict, get: Verdict, by_id: Verdict
-) -> None:
+def test_stale_actor_codes_depend_on_the_query(code: str, get_or_create: Verdict, get: Verdict, by_id: Verdict) -> None:
     assert classify_code(code, query="get_or_create") is get_or_create
     assert classify_code(code, query="get") is get
     assert classify_code(code, query="id") is by_id
