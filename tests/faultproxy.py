@@ -6,6 +6,7 @@
         proxy.cut_all()                 # reset every open connection (both sides)
         await proxy.refuse_for(3.0)     # listener closed: new connections get ECONNREFUSED for 3 s
         proxy.set_delay(0.2)            # every chunk, both directions, arrives 200 ms late (order kept)
+        proxy.set_delay(3600)           # a black hole: the path stays open but nothing gets through
         proxy.truncate_next(5)          # the next server→client chunk: forward 5 bytes, then reset
 
 It runs in the caller's event loop (start it from an async fixture or test). It never interprets the bytes

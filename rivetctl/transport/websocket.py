@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 import socket
 import ssl
 from collections.abc import Mapping
@@ -40,6 +42,26 @@ PING_INTERVAL = 20.0
 """Keepalive pings detect a dead TCP path; the engine answers pings (it never sends its own)."""
 PING_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 2.0
+
+
+_SECRET_IN_PATH = re.compile(r"(rvt-token=)[^&\s]*|(/gateway/[^/@?\s]+@)[^/?\s]*")
+
+
+class _RedactTokens(logging.Filter):
+    """websockets logs the request line at DEBUG; the gateway URL carries the token: mask it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                _SECRET_IN_PATH.sub(lambda m: (m.group(1) or m.group(2)) + "***", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+ws_log = logging.getLogger("rivetctl.websockets")
+"""The logger handed to ``websockets`` (enable DEBUG on it to see frames); tokens are masked."""
+ws_log.addFilter(_RedactTokens())
 
 
 def subprotocols(encoding: str, params: Any) -> list[str]:
@@ -242,6 +264,7 @@ class WebSocketTransport:
                 max_size=MAX_FRAME,
                 max_queue=MAX_QUEUE,
                 ssl=_ssl_context(url, verify),
+                logger=ws_log,
             )
         except BaseException as exc:
             sock.close()  # no-op if websockets already owns and closed it

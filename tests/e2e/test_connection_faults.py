@@ -42,11 +42,11 @@ async def direct(server: DevServer) -> AsyncIterator[Client]:
         yield c
 
 
-async def until(predicate: Any, timeout: float = 10.0) -> None:
+async def until(predicate: Any, timeout: float = 10.0, why: Any = None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            raise AssertionError(f"condition not reached in {timeout:g} s" + (f": {why()}" if why else ""))
         await asyncio.sleep(0.01)
 
 
@@ -66,6 +66,9 @@ class Recorder:
 
     def first(self, status: str, after: float = 0.0) -> float:
         return next(t for t, s in self.statuses if s == status and t >= after)
+
+    def __repr__(self) -> str:
+        return f"statuses={self.names()} closes={self.closes} errors={self.errors}"
 
 
 async def test_cut_mid_stream_reconnects_restores_subscriptions_and_delivers_queued_once(
@@ -121,7 +124,7 @@ async def test_refused_for_three_seconds_reconnects_within_backoff_bounds(
     attempts = conn.attempts - attempts_before
     # Delays 0.25, 0.5, 1, 2, 4 s nominal, each jittered to 50-100%. The last refused attempt starts
     # before 3 s and the next waits at most one nominal 4 s delay more: 3 + 4 s, plus the handshake.
-    assert 3.0 <= took <= 8.0, took
+    assert 3.0 <= took <= 9.0, took
     assert 4 <= attempts <= 8, attempts  # not a hot loop, not stuck
     failures = [e for e in rec.errors if isinstance(e, NetworkError)]
     assert len(failures) == attempts - 1
@@ -303,12 +306,14 @@ async def test_server_kick_reconnects(direct: Client, key: str) -> None:
 
 async def test_destroyed_actor_get_or_create_reconnects_to_a_new_actor(direct: Client, key: str) -> None:
     conn = direct.counter.get_or_create(key).connect()
+    rec = Recorder(conn)
     await conn.wait_open(30)
     assert await conn.increment(9) == 9
     old_actor = conn.actor_id
     with contextlib.suppress(ConnectionLostError):  # the close may overtake the answer
         await conn.destroyMe()
-    await until(lambda: conn.status == "connected" and conn.actor_id != old_actor, timeout=15)
+    # Usually well under a second; generous because a loaded engine may hold the re-creation for a while.
+    await until(lambda: conn.status == "connected" and conn.actor_id != old_actor, timeout=40, why=lambda: rec)
     assert await conn.getCount() == 0  # a fresh actor under the same key
     await conn.dispose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -254,3 +255,13 @@ def test_params_subprotocol_is_always_a_valid_token_and_round_trips(params: Any)
     offered = subprotocols("cbor", params)
     validate_subprotocols(offered)  # raises on any character outside the HTTP token set
     assert json.loads(unquote(offered[2].removeprefix("rivet_conn_params."))) == params
+
+
+def test_websockets_debug_log_never_shows_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    from rivetctl.transport.websocket import ws_log
+
+    with caplog.at_level(logging.DEBUG, logger=ws_log.name):
+        ws_log.debug("> GET %s HTTP/1.1", "/gateway/counter/connect?rvt-namespace=ns&rvt-token=s3cret&rvt-key=k")
+        ws_log.debug("> GET %s HTTP/1.1", "/gateway/abc123@s3cret/connect")
+    assert "s3cret" not in caplog.text
+    assert "rvt-token=***" in caplog.text and "/gateway/abc123@***/connect" in caplog.text
