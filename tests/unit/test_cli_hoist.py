@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import typer
 
-from rivetctl.cli.app import GLOBAL_OPTIONS, app, hoist_global_options
+from rivetctl.cli.app import app
+from rivetctl.cli.argv import GLOBAL_OPTIONS, hoist_global_options
 
 
 def test_table_matches_root_command() -> None:
