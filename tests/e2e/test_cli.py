@@ -476,3 +476,36 @@ def test_repl_script_mode_runs_dot_commands(rivetctl: Run, key: str, tmp_path: P
     saved = [json.loads(line) for line in transcript.read_text().splitlines()]
     assert [rec["type"] for rec in saved if rec["type"] == "result"] == ["result", "result"]
     assert not any(rec.get("action") == "neverRuns" for rec in records)
+
+
+def test_dev_server_starts_serves_and_stops_completely(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from rivetctl.devserver import _alive, find_free_port_triple
+
+    port = find_free_port_triple()
+    data = tmp_path / "data"
+    env = subprocess_env(cli_env)
+    proc = subprocess.Popen(
+        [*RIVETCTL, "dev-server", "--port", str(port), "--data", str(data)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert f"ready at http://127.0.0.1:{port}" in line, line
+        engine_pid = json.loads((data / ".rivetkit" / "var" / "engine" / "runtime.json").read_text())["pid"]
+        r = subprocess.run(
+            [*RIVETCTL, "-e", f"http://127.0.0.1:{port}", "call", "counter", "k", "increment", "2"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert r.stdout.strip() == "2", r.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+    deadline = time.monotonic() + 10
+    while _alive(engine_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(engine_pid)

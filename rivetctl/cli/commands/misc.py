@@ -68,13 +68,19 @@ def dev_server(
         srv.start()
         cli.output.info(f"RivetKit example server ready at {srv.endpoint} (actors: {', '.join(srv.actor_names())})")
         cli.output.info(f"try: rivetctl -e {srv.endpoint} call counter my-counter increment 5")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # Ctrl-C or SIGTERM stop it (SIGINT too when started in the background, where it is ignored).
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
         srv.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def ping(ctx: typer.Context) -> None:
