@@ -77,6 +77,7 @@ class DevServer:
         self.port = port or find_free_port_triple()
         self._own_storage = storage is None
         self.storage = storage or Path(tempfile.mkdtemp(prefix="rivetctl-server-"))
+        self.storage.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path or self.storage / "server.log"
         self.extra_env = extra_env or {}
         self._node: subprocess.Popen[bytes] | None = None
