@@ -487,7 +487,7 @@ def test_dev_server_starts_serves_and_stops_completely(cli_env: dict[str, str], 
     proc = subprocess.Popen(
         [*RIVETCTL, "dev-server", "--port", str(port), "--data", str(data)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -503,7 +503,7 @@ def test_dev_server_starts_serves_and_stops_completely(cli_env: dict[str, str], 
         assert r.stdout.strip() == "2", r.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)
     assert proc.returncode == 0
     deadline = time.monotonic() + 10
     while _alive(engine_pid) and time.monotonic() < deadline:
