@@ -26,6 +26,8 @@ from pathlib import Path
 from rivetctl.errors import RivetctlError
 
 SERVER_DIR_ENV = "RIVETCTL_SERVER_DIR"
+READY_LINE = b"rivetctl-test-server: ready"
+"""Printed by ``server.mjs`` once ``registry.startAndWait()`` resolved (the runner is registered)."""
 _STRIPPED_ENV = ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE", "RIVET_ENDPOINT", "RIVET_ENGINE", "RIVET_TOKEN")
 
 
@@ -81,6 +83,7 @@ class DevServer:
         self.log_path = log_path or self.storage / "server.log"
         self.extra_env = extra_env or {}
         self._node: subprocess.Popen[bytes] | None = None
+        self._ready_before = 0
         self._engine_pid: int | None = None
 
     @property
@@ -118,6 +121,7 @@ class DevServer:
 
     def start_runner(self) -> None:
         """Start (or restart) the Node runner; it spawns the engine or reuses the one on our port."""
+        self._ready_before = self._ready_lines()
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed in stop()
         self._node = subprocess.Popen(
             [str(self.node_binary), "server.mjs"],
@@ -150,16 +154,24 @@ class DevServer:
             return sorted(json.load(resp).get("names", {}))
 
     def wait_ready(self, timeout: float = 60.0, names: tuple[str, ...] = ("counter",)) -> None:
-        """Ready means the registry's actor names are visible: ``/health`` alone is not enough."""
+        """Ready means this runner registered with the engine (``server.mjs`` prints a line when
+        ``registry.startAndWait()`` resolves) and the actor names are visible: ``/health`` alone is not
+        enough, and after a runner restart the names are still listed from the previous runner."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._node is not None and self._node.poll() is not None:
                 raise DevServerError(f"server exited with {self._node.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(OSError, ValueError, urllib.error.URLError):
-                if set(names) <= set(self.actor_names()):
+                if self._ready_lines() > self._ready_before and set(names) <= set(self.actor_names()):
                     return
             time.sleep(0.1)
         raise DevServerError(f"server not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _ready_lines(self) -> int:
+        try:
+            return self.log_path.read_bytes().count(READY_LINE)
+        except OSError:
+            return 0
 
     def _runtime_json(self) -> Path:
         return self.storage / ".rivetkit" / "var" / "engine" / "runtime.json"

@@ -39,3 +39,27 @@ def test_second_server_starts_and_stops_completely() -> None:
     srv.stop()
     assert not _alive(engine)
     assert not os.path.exists(srv.storage)
+
+
+def test_wait_ready_waits_for_the_restarted_runner() -> None:
+    import time
+
+    srv = DevServer()
+    srv.start(timeout=90)
+    try:
+        srv.kill_runner()
+        srv.start_runner()
+        srv.wait_ready(90)
+        # Ready means an action is served now, not 20 s later.
+        started = time.monotonic()
+        req = urllib.request.Request(
+            f"{srv.endpoint}/gateway/counter/action/increment?rvt-namespace=default&rvt-method=getOrCreate"
+            "&rvt-runner=default&rvt-key=after-restart&rvt-crash-policy=sleep",
+            data=b'{"args":[1]}',
+            headers={"x-rivet-encoding": "json", "content-type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert json.load(resp) == {"output": 1}
+        assert time.monotonic() - started < 10
+    finally:
+        srv.stop()
