@@ -11,6 +11,7 @@
     │   ├── RequestTimeoutError  no answer within the timeout
     │   └── ConnectionLostError  a live connection dropped while an action was in flight
     ├── ConnectionDisposedError  the connection was disposed; nothing more can be sent on it
+    ├── ListenerError            a listener callback raised: reported to ``on_error``, never raised to callers
     ├── UnknownActorNameError    the registry has no actor of that name (lists the ones it has)
     └── ActorError               the server answered with a RivetKit error (group, code, message, …)
         ├── ActorNotFoundError      ``actor.not_found``
@@ -23,6 +24,7 @@ Secrets never reach an error message: messages are built from server answers and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +73,17 @@ class ConnectionLostError(NetworkError):
 
 class ConnectionDisposedError(RivetctlError):
     """The connection was disposed by the caller."""
+
+
+class ListenerError(RivetctlError):
+    """An event, status, open or close callback raised; reported to ``on_error``, never fatal.
+
+    The callback's exception is ``__cause__``; ``callback`` is the function that raised.
+    """
+
+    def __init__(self, message: str, callback: Callable[..., Any]) -> None:
+        super().__init__(message)
+        self.callback = callback
 
 
 class UnknownActorNameError(RivetctlError):

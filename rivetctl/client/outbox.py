@@ -1,0 +1,166 @@
+"""A connection's outgoing side: actions awaiting answers (by id), frames awaiting the socket, and the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rivetctl.client.handle import MAX_INCOMING_MESSAGE
+from rivetctl.errors import ConnectionLostError, PayloadTooLargeError, RequestTimeoutError
+from rivetctl.protocol.encoding import Encoding, encode_to_server
+from rivetctl.protocol.messages import ActionRequest
+from rivetctl.transport.websocket import WebSocketTransport
+
+log = logging.getLogger("rivetctl.connection")
+
+
+@dataclass(eq=False, slots=True)
+class PendingAction:
+    """An action from its call until its answer; ``sent`` once written to a socket (never re-sent)."""
+
+    id: int
+    name: str
+    frame: bytes
+    future: asyncio.Future[Any]
+    sent: bool = False
+
+
+class Outbox:
+    """Actions waiting for an answer, and the queue of frames (actions, subscriptions) for the next socket.
+
+    Actions queued while disconnected stay queued across sessions; subscription frames are ephemeral and
+    dropped when a session ends (every new session starts with the current subscriptions).
+    """
+
+    def __init__(self) -> None:
+        self._next_id = 0
+        self._actions: dict[int, PendingAction] = {}
+        self._queue: deque[PendingAction | bytes] = deque()
+        self._wakeup = asyncio.Event()
+
+    @property
+    def queued(self) -> int:
+        """Actions not yet written to a socket."""
+        return sum(1 for item in self._queue if isinstance(item, PendingAction) and not item.future.done())
+
+    @property
+    def in_flight(self) -> int:
+        """Actions written to a socket and not yet answered."""
+        return sum(1 for a in self._actions.values() if a.sent and not a.future.done())
+
+    async def call(self, name: str, args: list[Any], *, encoding: Encoding, live: bool, timeout: float | None) -> Any:
+        """Queue action ``name``, wake the writer if a session is ``live``, and wait for the answer.
+
+        An action that times out or is cancelled while still queued is never sent.
+        """
+        action_id = self._next_id
+        self._next_id += 1
+        frame = encode_to_server(ActionRequest(action_id, name, args), encoding)
+        if len(frame) > MAX_INCOMING_MESSAGE:
+            raise PayloadTooLargeError(
+                f"action {name!r} encodes to {len(frame)} bytes, over the server's "
+                f"{MAX_INCOMING_MESSAGE}-byte message limit",
+                size=len(frame),
+                limit=MAX_INCOMING_MESSAGE,
+            )
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        act = PendingAction(action_id, name, frame, future)
+        self._actions[action_id] = act
+        self._queue.append(act)
+        if live:
+            self._wakeup.set()
+        try:
+            if timeout is None:
+                return await future
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise RequestTimeoutError(f"action {name!r} got no answer within {timeout:g} s") from None
+        finally:
+            self._actions.pop(action_id, None)
+            if not act.sent and future.done():  # timed out or cancelled while queued: never send it
+                with contextlib.suppress(ValueError):
+                    self._queue.remove(act)
+
+    def push(self, frame: bytes) -> None:
+        """Queue a control frame (a subscription) on the live session."""
+        self._queue.append(frame)
+        self._wakeup.set()
+
+    def restart(self, frames: list[bytes]) -> None:
+        """A new session: ``frames`` first, then the actions that waited (still in call order)."""
+        waiting = [a for a in self._queue if isinstance(a, PendingAction) and not a.future.done()]
+        self._queue = deque([*frames, *waiting])
+        self._wakeup.set()
+
+    # -- answers -----------------------------------------------------------------------------------
+
+    def resolve(self, action_id: int, output: Any) -> None:
+        act = self._actions.pop(action_id, None)
+        if act is not None and not act.future.done():
+            act.future.set_result(output)
+
+    def reject(self, action_id: int, error: BaseException) -> None:
+        act = self._actions.pop(action_id, None)
+        if act is not None and not act.future.done():
+            act.future.set_exception(error)
+
+    def reject_all(self, error: BaseException, *, only_sent: bool = False) -> None:
+        for action_id, act in list(self._actions.items()):
+            if only_sent and not act.sent:
+                continue
+            if not act.future.done():
+                act.future.set_exception(error)
+            del self._actions[action_id]
+
+    def abandon(self, error: BaseException) -> None:
+        """Reject every action with ``error`` and empty the queue (fatal error or dispose)."""
+        self.reject_all(error)
+        self._queue.clear()
+
+    def lose_sent(self, code: int | None, reason: str) -> None:
+        """The socket closed: reject the actions written to it; keep only the unsent actions queued."""
+        detail = f"code {code}" + (f", reason {reason!r}" if reason else "")
+        for act in [a for a in self._actions.values() if a.sent]:
+            if not act.future.done():
+                act.future.set_exception(
+                    ConnectionLostError(
+                        f"connection lost while action {act.name!r} was in flight ({detail}); "
+                        "it may or may not have run",
+                        code=code,
+                        reason=reason,
+                    )
+                )
+            self._actions.pop(act.id, None)
+        self._queue = deque(a for a in self._queue if isinstance(a, PendingAction) and not a.future.done())
+
+    # -- the writer --------------------------------------------------------------------------------
+
+    async def write(self, transport: WebSocketTransport, trace: Callable[[str, bytes | str], None] | None) -> None:
+        """Write queued frames to ``transport`` until it closes (one writer task per session)."""
+        try:
+            while True:
+                while not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                item = self._queue.popleft()
+                if isinstance(item, PendingAction):
+                    if item.future.done():
+                        continue
+                    item.sent = True
+                    frame = item.frame
+                else:
+                    frame = item
+                if trace is not None:
+                    trace("send", frame)
+                await transport.send(frame)
+        except ConnectionLostError:
+            return  # the reader sees the close too
+        except Exception:
+            log.exception("connection writer failed")
+            transport.abort()
