@@ -10,6 +10,7 @@ from typing import Any
 
 from rivetctl.protocol.values import Undefined
 
+_MAX_SAFE = 2**53 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
 
 
@@ -21,7 +22,10 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        if not math.isfinite(value):
+            return str(value)
+        # JavaScript has one number type: a whole float64 (a Date.now() stored in state) shows as an integer.
+        return int(value) if value.is_integer() and abs(value) <= _MAX_SAFE else value
     if isinstance(value, Undefined):
         return ["$Undefined", 0]
     if isinstance(value, bytes | bytearray | memoryview):
