@@ -176,6 +176,9 @@ class CliContext:
             tracer=tracer,
             **kwargs,
         )
+        from rivetctl.cli import names_cache
+
+        client.known_names = frozenset(names_cache.load(self.env, client.options.endpoint, client.options.namespace))
         if tracer is not None:
             tracer.note(
                 f"endpoint {client.options.endpoint} namespace {client.options.namespace} "

@@ -37,6 +37,11 @@ def run(cli: CliContext, body: Callable[[Client], Awaitable[T]]) -> T:
             return await body(client)
         finally:
             await client.aclose()
+            if client.fetched_names is not None:
+                from rivetctl.cli import names_cache
+
+                opts = client.options
+                names_cache.save(cli.env, opts.endpoint, opts.namespace, client.fetched_names)
 
     return asyncio.run(go())
 

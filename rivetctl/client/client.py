@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rivetctl.client.accessor import ActorAccessor
@@ -20,6 +20,10 @@ class Client:
     rules (``RIVET_ENGINE``, ``RIVET_ENDPOINT``, ``RIVET_TOKEN``, ``RIVET_NAMESPACE``). Use it as an async
     context manager, or call ``aclose()``. ``client.counter``, ``client["counter"]`` and
     ``client.actor("counter")`` give the same accessor.
+
+    Before anything that could create an actor, the name is checked against the registry (once per client)
+    so that a typo never creates a junk actor; ``known_names`` lets a caller that cached the registry's
+    names skip that request.
     """
 
     def __init__(
@@ -35,6 +39,7 @@ class Client:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         verify: bool | str = True,
         check_names: bool = True,
+        known_names: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         tracer: Tracer | None = None,
         options: ClientOptions | None = None,
@@ -60,6 +65,8 @@ class Client:
         )
         self.engine = EngineApi(self.http, self.options)
         self.check_names = check_names
+        self.known_names = frozenset(known_names or ())
+        """Names the caller knows the registry has (e.g. cached): no request is made to check them."""
         self._names: dict[str, Any] | None = None
         self._names_lock = asyncio.Lock()
         self.tracer = tracer
@@ -106,7 +113,7 @@ class Client:
 
     async def _check_name(self, name: str) -> None:
         """Refuse names the registry does not have, so no junk actor is ever created."""
-        if not self.check_names:
+        if not self.check_names or name in self.known_names:
             return
         names = await self.actor_names()
         if name in names:
@@ -114,6 +121,11 @@ class Client:
         names = await self.actor_names(refresh=True)
         if name not in names:
             raise UnknownActorNameError(name, list(names))
+
+    @property
+    def fetched_names(self) -> list[str] | None:
+        """The names this client fetched from the registry (``None`` if it did not need to)."""
+        return sorted(self._names) if self._names is not None else None
 
     async def metadata(self) -> dict[str, Any]:
         return await self.engine.metadata()
