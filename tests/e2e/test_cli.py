@@ -509,3 +509,13 @@ def test_dev_server_starts_serves_and_stops_completely(cli_env: dict[str, str], 
     while _alive(engine_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(engine_pid)
+
+
+def test_registry_names_are_cached_between_runs(rivetctl: Run, key: str) -> None:
+    first = rivetctl("-v", "call", "counter", key, "getCount")
+    assert "/actors/names" in first.err
+    second = rivetctl("-v", "call", "counter", key, "getCount")
+    assert second.code == 0 and "/actors/names" not in second.err
+    # A name not in the cache is still checked against the registry (no junk actor).
+    typo = rivetctl("-v", "call", "countr", key, "getCount")
+    assert typo.code == 4 and "/actors/names" in typo.err
