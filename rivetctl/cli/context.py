@@ -174,6 +174,7 @@ class CliContext:
             verify=verify,
             env={},
             tracer=tracer,
+            light_http=True,
             **kwargs,
         )
         from rivetctl.cli import names_cache
