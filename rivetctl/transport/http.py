@@ -125,9 +125,7 @@ class HttpTransport:
             kind = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "answer from"
             raise RequestTimeoutError(f"timed out waiting to {kind} {_origin(shown)}") from None
         except TimeoutError:
-            raise RequestTimeoutError(
-                f"{_origin(shown)} did not finish answering within {total:g} s"
-            ) from None
+            raise RequestTimeoutError(f"{_origin(shown)} did not finish answering within {total:g} s") from None
         except httpx.ConnectError as exc:
             raise NetworkError(f"cannot connect to {_origin(shown)}: {_reason(exc)}") from None
         except httpx.HTTPError as exc:

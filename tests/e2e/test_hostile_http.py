@@ -40,11 +40,13 @@ CASES = [
 async def test_bad_answers_raise_clean_errors(
     scenario: str, error: type[Exception], text: str, encoding: str, light: bool
 ) -> None:
-    async with HostilePeer(scenario) as peer:
-        async with Client(peer.endpoint, encoding=encoding, timeout=5, env={}, light_http=light) as client:
-            started = time.monotonic()
-            with pytest.raises(RivetctlError) as info:
-                await client.counter.get_or_create("k").increment(1)
+    async with (
+        HostilePeer(scenario) as peer,
+        Client(peer.endpoint, encoding=encoding, timeout=5, env={}, light_http=light) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(RivetctlError) as info:
+            await client.counter.get_or_create("k").increment(1)
     assert time.monotonic() - started < 6
     assert isinstance(info.value, error | ProtocolError), repr(info.value)
     assert text.lower() in str(info.value).lower()
