@@ -6,8 +6,9 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from rivetctl.client.engine import decode_rest
 from rivetctl.client.options import redact_url
-from rivetctl.errors import AuthError, ProtocolError, actor_error
+from rivetctl.errors import AuthError
 from rivetctl.protocol.query import ForIdQuery, gateway_url
 
 if TYPE_CHECKING:
@@ -55,22 +56,7 @@ class Inspector:
         resp = await self._client.http.request(
             method, url, headers=headers, content=content, display_url=redact_url(url)
         )
-        try:
-            data = json.loads(resp.body) if resp.body else None
-        except (ValueError, UnicodeDecodeError):
-            raise ProtocolError(f"inspector {path} answered HTTP {resp.status} with a non-JSON body") from None
-        if resp.status >= 400:
-            if isinstance(data, dict) and "group" in data and "code" in data:
-                raise actor_error(
-                    str(data["group"]),
-                    str(data["code"]),
-                    str(data.get("message", "")),
-                    metadata=data.get("metadata"),
-                    ray_id=resp.headers.get("x-rivet-ray-id"),
-                    status=resp.status,
-                )
-            raise ProtocolError(f"inspector {path} answered HTTP {resp.status}")
-        return data
+        return decode_rest(resp, f"inspector {path}")
 
     async def state(self) -> Any:
         """The actor's state (``None`` when the actor has no state)."""
