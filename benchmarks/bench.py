@@ -402,7 +402,7 @@ def oneshot(server: BenchServer, runs: int, home: Path) -> dict[str, Any]:
     }
     samples: dict[str, list[float]] = {k: [] for k in tools}
     failures: dict[str, int] = {k: 0 for k in tools}
-    for name, cmd in tools.items():  # warm the actors and the page cache
+    for cmd in tools.values():  # warm the actors and the page cache
         timed(cmd, env)
     for i in range(runs):
         names = list(tools)
@@ -530,7 +530,8 @@ def watch_burst(server: BenchServer, n: int, attempts: int, home: Path, server_m
         cpu_before = w.cpu_s()
         t0 = time.perf_counter()
         status: list[Any] = []
-        trig = threading.Thread(target=lambda: status.append(_try_action(server.endpoint, key, "burst", [n], 90)))
+        trig = threading.Thread(target=lambda st=status, k=key: st.append(
+            _try_action(server.endpoint, k, "burst", [n], 90)))
         trig.start()
         rc, cpu_total = w.wait_exit(90)
         wall = time.perf_counter() - t0
@@ -630,8 +631,9 @@ def fmt(v: Any, nd: int = 1) -> str:
 
 def mode_table(mode: str, results: dict[str, dict[str, dict[str, Any]]]) -> tuple[str, list[dict[str, Any]]]:
     """Markdown table for one mode, plus the target checks it implies."""
-    head = ("| workload | enc | ops/s lib | ops/s TS | ops/s raw | **lib/TS** | p50/p90/p99 ms lib | p50/p90/p99 ms TS"
-            " | p50/p90/p99 ms raw | CPU µs/op lib | TS | raw | **lib/raw CPU** | server CPU µs/op | limit (lib / server cores) |")
+    head = ("| workload | enc | ops/s lib | ops/s TS | ops/s raw | **lib/TS** | p50/p90/p99 ms lib"
+            " | p50/p90/p99 ms TS | p50/p90/p99 ms raw | CPU µs/op lib | TS | raw | **lib/raw CPU**"
+            " | server CPU µs/op | limit (lib / server cores) |")
     lines = [head, "|" + "|".join(["---"] * 15) + "|"]
     checks: list[dict[str, Any]] = []
     for wl in [w for w in WORKLOADS if w in results]:
@@ -639,7 +641,7 @@ def mode_table(mode: str, results: dict[str, dict[str, dict[str, Any]]]) -> tupl
             row = results[wl][enc]
             lib, ts, raw = (row.get(c, {}) for c in CLIENTS)
 
-            def cell(r: dict[str, Any]) -> str:
+            def cell(r: dict[str, Any], wl: str = wl) -> str:
                 if r.get("failed") or r.get("outcome"):
                     return "FAIL" if r.get("failed") else "server broke"
                 v = fmt(r.get("ops_per_s"), 0)
@@ -647,7 +649,7 @@ def mode_table(mode: str, results: dict[str, dict[str, dict[str, Any]]]) -> tupl
                     v += f" (lost {r['lost']})"
                 return v
 
-            def lat(r: dict[str, Any]) -> str:
+            def lat(r: dict[str, Any], wl: str = wl) -> str:
                 if wl == "burst":
                     return f"lost {r.get('lost', '–')}" if r else "–"
                 return "/".join(fmt(r.get(k), 1) for k in ("p50_ms", "p90_ms", "p99_ms")) if r else "–"
@@ -723,11 +725,13 @@ def report(data: dict[str, Any]) -> str:
             wb = md["watch_burst"]
             out.append("")
             if wb.get("all_received") is not None:
-                out.append(f"watch (`-o jsonl > /dev/null`, {wb['events']}-event burst): "
-                           f"{'all events received' if wb['all_received'] else 'EVENTS MISSING (exit ' + str(wb['exit_code']) + ')'}"
-                           f", {fmt(wb.get('events_per_s'), 0)} events/s vs {fmt(wb.get('server_max_events_per_s'), 0)} "
-                           f"for the fastest client in the burst test, {fmt(wb.get('cpu_us_per_event'), 1)} µs CPU/event"
-                           + (f", {wb['server_failures_before']} server failure(s) before" if wb.get('server_failures_before') else ""))
+                got = "all events received" if wb["all_received"] else f"EVENTS MISSING (exit {wb['exit_code']})"
+                before = wb.get("server_failures_before")
+                out.append(f"watch (`-o jsonl > /dev/null`, {wb['events']}-event burst): {got}, "
+                           f"{fmt(wb.get('events_per_s'), 0)} events/s vs "
+                           f"{fmt(wb.get('server_max_events_per_s'), 0)} for the fastest client in the burst test, "
+                           f"{fmt(wb.get('cpu_us_per_event'), 1)} µs CPU/event"
+                           + (f", {before} server failure(s) before" if before else ""))
             else:
                 out.append(f"watch burst: {wb}")
         if md.get("watch_memory"):

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -47,7 +46,7 @@ def per_op(fn, n: int, repeat: int = 5) -> float:
 def codec() -> dict[str, Any]:
     import py_raw
 
-    from rivetctl.protocol.encoding import decode_to_client, encode_to_server, encode_to_client
+    from rivetctl.protocol.encoding import decode_to_client, encode_to_client, encode_to_server
     from rivetctl.protocol.messages import ActionRequest, Event
 
     out: dict[str, Any] = {}
@@ -55,10 +54,10 @@ def codec() -> dict[str, Any]:
         frame = encode_to_client(Event("burst", [12345]), enc)
         if enc == "json":
             frame = frame.decode()
-        lib_dec = per_op(lambda: decode_to_client(frame, enc), 20000)
-        raw_dec = per_op(lambda: py_raw.ws_decode(enc, frame), 20000)
-        lib_enc = per_op(lambda: encode_to_server(ActionRequest(7, "increment", [1]), enc), 20000)
-        raw_enc = per_op(lambda: py_raw.ws_action(enc, 7, "increment", [1]), 20000)
+        lib_dec = per_op(lambda f=frame, e=enc: decode_to_client(f, e), 20000)
+        raw_dec = per_op(lambda f=frame, e=enc: py_raw.ws_decode(e, f), 20000)
+        lib_enc = per_op(lambda e=enc: encode_to_server(ActionRequest(7, "increment", [1]), e), 20000)
+        raw_enc = per_op(lambda e=enc: py_raw.ws_action(e, 7, "increment", [1]), 20000)
         out[enc] = {"decode_event_us": {"lib": lib_dec, "raw": raw_dec},
                     "encode_action_us": {"lib": lib_enc, "raw": raw_enc}}
     try:
@@ -149,7 +148,6 @@ async def _asyncio_http(url: str, body: bytes, headers: dict[str, str], n: int) 
 
 def http(endpoint: str, n: int) -> dict[str, Any]:
     import httpx
-
     import py_raw
 
     url = py_raw.query(endpoint, "micro-http", "/action/increment")
@@ -176,7 +174,7 @@ def http(endpoint: str, n: int) -> dict[str, Any]:
                 await c.post(url, headers=headers, content=body)
             t = time.process_time()
             for _ in range(n):
-                (await c.post(url, headers=headers, content=body)).content
+                _ = (await c.post(url, headers=headers, content=body)).content
             return (time.process_time() - t) / n * 1e6
 
     def sync_post() -> float:
@@ -185,7 +183,7 @@ def http(endpoint: str, n: int) -> dict[str, Any]:
                 c.post(url, headers=headers, content=body)
             t = time.process_time()
             for _ in range(n):
-                c.post(url, headers=headers, content=body).content
+                _ = c.post(url, headers=headers, content=body).content
             return (time.process_time() - t) / n * 1e6
 
     async def lib_action() -> float:

@@ -33,7 +33,8 @@ def _tcp_inodes(remote_ports: set[int]) -> dict[int, tuple[str, int, str, int]]:
     found: dict[int, tuple[str, int, str, int]] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -94,7 +95,8 @@ def engine_side_nodelay(engine_pid: int, port: int) -> list[dict[str, int]]:
     conns = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
         except OSError:
             continue
         for line in lines:

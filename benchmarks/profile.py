@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -138,8 +134,9 @@ def record(name: str, cmd: list[str], *, rate: int, steady: bool, env: dict[str,
     if not raw.exists():
         return f"{name}: py-spy wrote nothing: {stderr[-500:]}"
     text = summarize(raw, steady=steady)
-    if stdout.strip():
-        text = f"program output (last line): {stdout.strip().splitlines()[-1][:400]}\n\n" + text
+    program = [ln for ln in stdout.strip().splitlines() if ln.strip() and not ln.startswith("py-spy>")]
+    if program:
+        text = f"program output (last line): {program[-1][:400]}\n\n" + text
     (OUT / f"{name}.summary.txt").write_text(text)
     return text
 
@@ -156,7 +153,7 @@ def importtime(name: str, cmd: list[str], env: dict[str, str]) -> str:
         rows.append((int(self_us), int(cum_us), mod.rstrip()))
     total = sum(r[0] for r in rows)
     out = [f"{name}: {len(rows)} modules, {total / 1000:.1f} ms self total (cmd: {' '.join(cmd)})"]
-    for self_us, cum_us, mod in rows:
+    for _self_us, cum_us, mod in rows:
         depth = (len(mod) - len(mod.lstrip())) // 2
         if depth <= 2 and cum_us >= 3000:
             out.append(f"{cum_us / 1000:8.1f} ms cumulative  {mod}")
@@ -234,7 +231,8 @@ def main() -> int:
             ep = server.endpoint
             for name, cmd in (("cli-version", [str(bench.RIVETCTL), "--version"]),
                               ("cli-help", [str(bench.RIVETCTL), "--help"]),
-                              ("cli-call", [str(bench.RIVETCTL), "-e", ep, "call", "counter", "prof-it", "increment", "1"]),
+                              ("cli-call", [str(bench.RIVETCTL), "-e", ep, "call", "counter", "prof-it",
+                                            "increment", "1"]),
                               ("lib-import", ["-c", "import rivetctl.client"])):
                 if cmd[0] == str(bench.RIVETCTL):
                     cmd = [str(bench.RIVETCTL), *cmd[1:]]
@@ -245,7 +243,8 @@ def main() -> int:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
     (OUT / "README.txt").write_text(
-        "Profiles written by benchmarks/profile (py-spy record --gil --format raw: samples of the thread holding the GIL).\n"
+        "Profiles written by benchmarks/profile (py-spy record --gil --format raw: samples of the thread\n"
+        "holding the GIL).\n"
         "NAME.txt: collapsed stacks (speedscope.app or flamegraph.pl); NAME.summary.txt: summaries;\n"
         "NAME.importtime.txt: python -X importtime trees.\n")
     print("\n\n".join(report))

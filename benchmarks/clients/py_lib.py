@@ -13,9 +13,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import STALL_S, Meter, emit, parse_args, split  # noqa: E402
+from common import STALL_S, Meter, emit, parse_args, split
 
-from rivetctl.client import Client  # noqa: E402
+from rivetctl.client import Client
 
 
 async def main() -> None:

@@ -19,7 +19,7 @@ import cbor2
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import STALL_S, Meter, emit, parse_args, split  # noqa: E402
+from common import STALL_S, Meter, emit, parse_args, split
 
 
 # --- BARE ------------------------------------------------------------------------------------------
@@ -70,8 +70,8 @@ def http_output(enc: str, body: bytes):
 # --- WebSocket frames ------------------------------------------------------------------------------
 def ws_action(enc: str, action_id: int, name: str, args: list) -> bytes | str:
     if enc == "json":
-        return '{"body":{"tag":"ActionRequest","val":{"id":%d,"name":%s,"args":%s}}}' % (
-            action_id, json.dumps(name), json.dumps(args))
+        return ('{"body":{"tag":"ActionRequest","val":{"id":' + str(action_id) + ',"name":' + json.dumps(name)
+                + ',"args":' + json.dumps(args) + "}}}")
     if enc == "cbor":
         return cbor2.dumps({"body": {"tag": "ActionRequest", "val": {"id": action_id, "name": name, "args": args}}})
     data = cbor2.dumps(args)
