@@ -143,7 +143,7 @@ class Listeners:
         except Exception as exc:
             self._failed(callback, exc, report)
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):  # the cheap test first: most callbacks are sync
             task = asyncio.ensure_future(result)
             self._tasks.add(task)
 

@@ -276,21 +276,24 @@ class WebSocketTransport:
 
     async def send(self, data: bytes) -> None:
         """Send one frame (a text frame for JSON: ``data`` is UTF-8)."""
-        from websockets.exceptions import ConnectionClosed
-
         try:
             await self._ws.send(data, text=self._text)
-        except ConnectionClosed as exc:
-            raise _closed_error(exc, self.display_url) from None
+        except Exception as exc:
+            raise self._map_closed(exc) from None
 
     async def recv(self) -> bytes | str:
         """The next frame; ``ConnectionLostError`` with the close code and reason once closed."""
-        from websockets.exceptions import ConnectionClosed
-
         try:
             return await self._ws.recv()
-        except ConnectionClosed as exc:
-            raise _closed_error(exc, self.display_url) from None
+        except Exception as exc:
+            raise self._map_closed(exc) from None
+
+    def _map_closed(self, exc: Exception) -> Exception:
+        # Imported on the failure path only: a per-frame import through websockets' lazy module
+        # attributes cost ~3 µs on every send and receive.
+        from websockets.exceptions import ConnectionClosed
+
+        return _closed_error(exc, self.display_url) if isinstance(exc, ConnectionClosed) else exc
 
     @property
     def close_code(self) -> int | None:

@@ -64,9 +64,9 @@ def watch(
     label = address.describe().replace(" ", "/", 1)
     seen: dict[str, Any] = {"n": 0}
 
-    def stamp() -> str:
-        from datetime import UTC, datetime
+    from datetime import UTC, datetime
 
+    def stamp() -> str:
         if timestamps == "relative":
             return f"+{time.time() - started:.3f}s"
         return datetime.now(UTC).isoformat(timespec="milliseconds")
