@@ -61,7 +61,7 @@ class Session:
         self.transcript: list[dict[str, Any]] = []
         self.sources = Sources()
         self._event_times: deque[float] = deque(maxlen=2000)
-        self.notices: list[str] = []
+        self._lost: set[str] = set()
         self._background: set[asyncio.Future[None]] = set()
 
     # -- state for the toolbar ------------------------------------------------------------------------
@@ -101,9 +101,11 @@ class Session:
 
     def _on_status(self, label: str, status: str) -> None:
         if status == "disconnected":
+            self._lost.add(label)
             self.printer.info(f"{label}: connection lost, reconnecting… (calls are queued)")
-        elif status == "connected" and label in self.slots and self.slots[label].conn.connection_id:
-            self.notices.append(f"{label}: connected")
+        elif status == "connected" and label in self._lost:
+            self._lost.discard(label)
+            self.printer.info(f"{label}: reconnected")
 
     async def refresh_actions(self) -> None:
         """Learn action names from the inspector (in the background; completion never waits for it)."""
