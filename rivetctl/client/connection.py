@@ -20,10 +20,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from rivetctl.client.actions import ActionMethods
 from rivetctl.client.events import DEFAULT_MAX_BUFFERED_EVENTS, ConnEvent, EventStream
 from rivetctl.client.handshake import check_transport, frame_error, open_session
 from rivetctl.client.listeners import CloseInfo, Listener, Listeners
@@ -81,7 +82,7 @@ class _Session:
     writer: asyncio.Task[None] | None = field(default=None)
 
 
-class ActorConnection:
+class ActorConnection(ActionMethods):
     """A live connection to one actor over WebSocket, shaped like the JavaScript client's ``connect()``.
 
     ``conn = handle.connect(params)`` starts connecting at once (inside a running event loop; otherwise on
@@ -170,16 +171,6 @@ class ActorConnection:
         return f"ActorConnection({self._handle.query!r}, status={self._status!r})"
 
     # -- actions -----------------------------------------------------------------------------------
-
-    def __getattr__(self, action: str) -> Callable[..., Awaitable[Any]]:
-        if action.startswith("_"):
-            raise AttributeError(action)
-
-        async def call(*args: Any) -> Any:
-            return await self.action(action, *args)
-
-        call.__name__ = action
-        return call
 
     async def action(self, name: str, *args: Any, timeout: float | None = _UNSET) -> Any:
         """Run an action over the connection and return its output.

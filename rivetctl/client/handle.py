@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from rivetctl.client.actions import ActionMethods
 from rivetctl.client.options import redact_url
 from rivetctl.errors import PayloadTooLargeError, ProtocolError, actor_error
 from rivetctl.protocol import encoding as codec
@@ -34,7 +34,7 @@ MAX_QUERY_INPUT = 4096
 """Inputs whose base64url form is longer than this are sent through the REST API, not the URL."""
 
 
-class ActorHandle:
+class ActorHandle(ActionMethods):
     """A reference to one actor (by key query or by id); cheap to create, nothing sent until used.
 
     Call actions as methods (``await handle.increment(5)``) or with ``await handle.action("increment", 5)``.
@@ -60,16 +60,6 @@ class ActorHandle:
 
     def __repr__(self) -> str:
         return f"ActorHandle({self._query!r})"
-
-    def __getattr__(self, action: str) -> Callable[..., Awaitable[Any]]:
-        if action.startswith("_"):
-            raise AttributeError(action)
-
-        async def call(*args: Any) -> Any:
-            return await self.action(action, *args)
-
-        call.__name__ = action
-        return call
 
     async def _route(self) -> ActorQuery:
         """The query to put in gateway URLs; falls back to a resolved id where URLs cannot carry it."""

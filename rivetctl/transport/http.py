@@ -89,12 +89,7 @@ class HttpTransport:
         import httpx
 
         shown = display_url or url
-        if len(url) > MAX_URL_LENGTH:
-            raise PayloadTooLargeError(
-                f"request URL is {len(url)} characters, over the {MAX_URL_LENGTH}-character limit",
-                size=len(url),
-                limit=MAX_URL_LENGTH,
-            )
+        check_url(url)
         client = self._get_client(url)
         if self.tracer is not None:
             self.tracer.http_request(method, shown, headers or {}, content or b"")
@@ -132,18 +127,33 @@ class HttpTransport:
             raise NetworkError(f"HTTP request to {_origin(shown)} failed: {_reason(exc)}") from None
         if self.tracer is not None:
             self.tracer.http_response(shown, result, time.perf_counter() - started)
-        if 300 <= result.status < 400:
-            where = result.headers.get("location", "?")
-            raise ProtocolError(
-                f"{_origin(shown)} answered a redirect ({result.status}) to {where!r}; "
-                "rivetctl does not follow redirects: point the endpoint at the engine itself"
-            )
+        refuse_redirect(result, shown)
         return result
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def check_url(url: str) -> None:
+    """Refuse, before sending, a URL longer than HTTP clients and the engine accept."""
+    if len(url) > MAX_URL_LENGTH:
+        raise PayloadTooLargeError(
+            f"request URL is {len(url)} characters, over the {MAX_URL_LENGTH}-character limit",
+            size=len(url),
+            limit=MAX_URL_LENGTH,
+        )
+
+
+def refuse_redirect(result: HttpResponse, shown: str) -> None:
+    """A redirect is never followed (it could carry the token elsewhere): it is an error."""
+    if 300 <= result.status < 400:
+        where = result.headers.get("location", "?")
+        raise ProtocolError(
+            f"{_origin(shown)} answered a redirect ({result.status}) to {where!r}; "
+            "rivetctl does not follow redirects: point the endpoint at the engine itself"
+        )
 
 
 def _origin(url: str) -> str:

@@ -16,8 +16,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from rivetctl.errors import NetworkError, PayloadTooLargeError, ProtocolError, RequestTimeoutError, RivetctlError
-from rivetctl.transport.http import MAX_RESPONSE_BYTES, MAX_URL_LENGTH, USER_AGENT, HttpResponse, Tracer, _origin
+from rivetctl.errors import NetworkError, ProtocolError, RequestTimeoutError, RivetctlError
+from rivetctl.transport.http import (
+    MAX_RESPONSE_BYTES,
+    USER_AGENT,
+    HttpResponse,
+    Tracer,
+    _origin,
+    check_url,
+    refuse_redirect,
+)
 
 if TYPE_CHECKING:
     import http.client
@@ -54,12 +62,7 @@ class StdlibHttpTransport:
         timeout: float | Any | None = ...,
     ) -> HttpResponse:
         shown = display_url or url
-        if len(url) > MAX_URL_LENGTH:
-            raise PayloadTooLargeError(
-                f"request URL is {len(url)} characters, over the {MAX_URL_LENGTH}-character limit",
-                size=len(url),
-                limit=MAX_URL_LENGTH,
-            )
+        check_url(url)
         read_timeout = self._timeout if timeout is ... else timeout
         all_headers = {**self._headers, **(headers or {})}
         if self.tracer is not None:
@@ -85,12 +88,7 @@ class StdlibHttpTransport:
                 raise
         if self.tracer is not None:
             self.tracer.http_response(shown, result, time.perf_counter() - started)
-        if 300 <= result.status < 400:
-            where = result.headers.get("location", "?")
-            raise ProtocolError(
-                f"{_origin(shown)} answered a redirect ({result.status}) to {where!r}; "
-                "rivetctl does not follow redirects: point the endpoint at the engine itself"
-            )
+        refuse_redirect(result, shown)
         return result
 
     def _connection(self, key: tuple[str, str, int]) -> http.client.HTTPConnection:
