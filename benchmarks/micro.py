@@ -200,7 +200,7 @@ def http(endpoint: str, n: int) -> dict[str, Any]:
 
     for _ in range(2):  # interleave two rounds, keep the best of each
         for name, fn in (("rivetctl handle.action (bare)", lambda: asyncio.run(lib_action())),
-                         ("httpx.AsyncClient.stream + aiter_raw (what rivetctl's transport does)",
+                         ("httpx.AsyncClient.stream + aiter_raw",
                           lambda: asyncio.run(async_stream())),
                          ("httpx.AsyncClient.post", lambda: asyncio.run(async_post())),
                          ("httpx.Client.post (sync; the raw driver)", sync_post),

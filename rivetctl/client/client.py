@@ -23,8 +23,7 @@ class Client:
 
     Before anything that could create an actor, the name is checked against the registry (once per client)
     so that a typo never creates a junk actor; ``known_names`` lets a caller that cached the registry's
-    names skip that request. ``light_http`` uses the standard library's HTTP client instead of httpx: it
-    starts faster (for one-shot commands) but serializes requests.
+    names skip that request.
     """
 
     def __init__(
@@ -41,7 +40,7 @@ class Client:
         verify: bool | str = True,
         check_names: bool = True,
         known_names: Iterable[str] | None = None,
-        light_http: bool = False,
+        light_http: bool = False,  # accepted for compatibility: there is one HTTP transport
         env: Mapping[str, str] | None = None,
         tracer: Tracer | None = None,
         options: ClientOptions | None = None,
@@ -58,12 +57,7 @@ class Client:
             verify=verify,
             env=env,
         )
-        transport_cls = HttpTransport
-        if light_http:
-            from rivetctl.transport.http_stdlib import StdlibHttpTransport
-
-            transport_cls = StdlibHttpTransport  # type: ignore[assignment]
-        self.http = transport_cls(
+        self.http = HttpTransport(
             timeout=self.options.timeout,
             connect_timeout=self.options.connect_timeout,
             verify=self.options.verify,

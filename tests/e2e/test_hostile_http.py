@@ -13,13 +13,6 @@ from rivetctl.client import Client
 from rivetctl.errors import NetworkError, ProtocolError, RequestTimeoutError, RivetctlError
 from tests.hostile import HostilePeer
 
-
-@pytest.fixture(params=[False, True], ids=["httpx", "stdlib"])
-def light(request: pytest.FixtureRequest) -> bool:
-    """Both HTTP transports: httpx (library default) and the standard library one (CLI)."""
-    return bool(request.param)
-
-
 CASES = [
     ("html-200", ProtocolError, "text/html"),
     ("malformed-json", ProtocolError, "invalid response"),
@@ -37,12 +30,10 @@ CASES = [
     ("scenario", "error", "text", "encoding"),
     [(*case, enc) for case in CASES for enc in ("json", "cbor", "bare")],
 )
-async def test_bad_answers_raise_clean_errors(
-    scenario: str, error: type[Exception], text: str, encoding: str, light: bool
-) -> None:
+async def test_bad_answers_raise_clean_errors(scenario: str, error: type[Exception], text: str, encoding: str) -> None:
     async with (
         HostilePeer(scenario) as peer,
-        Client(peer.endpoint, encoding=encoding, timeout=5, env={}, light_http=light) as client,
+        Client(peer.endpoint, encoding=encoding, timeout=5, env={}) as client,
     ):
         started = time.monotonic()
         with pytest.raises(RivetctlError) as info:
@@ -53,26 +44,26 @@ async def test_bad_answers_raise_clean_errors(
     assert "\n" not in str(info.value)
 
 
-async def test_unknown_bare_version_is_named(light: bool) -> None:
+async def test_unknown_bare_version_is_named() -> None:
     async with (
         HostilePeer("bare-unknown-version") as peer,
-        Client(peer.endpoint, encoding="bare", env={}, light_http=light) as client,
+        Client(peer.endpoint, encoding="bare", env={}) as client,
     ):
         with pytest.raises(ProtocolError, match="version"):
             await client.counter.get_or_create("k").increment(1)
 
 
-async def test_redirect_is_not_followed(light: bool) -> None:
-    async with HostilePeer("redirect-other-host") as peer, Client(peer.endpoint, env={}, light_http=light) as client:
+async def test_redirect_is_not_followed() -> None:
+    async with HostilePeer("redirect-other-host") as peer, Client(peer.endpoint, env={}) as client:
         with pytest.raises(ProtocolError, match="does not follow redirects"):
             await client.counter.get_or_create("k").increment(1)
         assert all("evil" not in r for r in peer.requests)
 
 
-async def test_server_that_never_answers_times_out(light: bool) -> None:
+async def test_server_that_never_answers_times_out() -> None:
     async with (
         HostilePeer("never-answers") as peer,
-        Client(peer.endpoint, timeout=1.5, env={}, light_http=light) as client,
+        Client(peer.endpoint, timeout=1.5, env={}) as client,
     ):
         started = time.monotonic()
         with pytest.raises(RequestTimeoutError):
@@ -80,8 +71,8 @@ async def test_server_that_never_answers_times_out(light: bool) -> None:
     assert time.monotonic() - started < 4
 
 
-async def test_slow_drip_is_bounded_by_timeout(light: bool) -> None:
-    async with HostilePeer("slow-drip") as peer, Client(peer.endpoint, timeout=1.0, env={}, light_http=light) as client:
+async def test_slow_drip_is_bounded_by_timeout() -> None:
+    async with HostilePeer("slow-drip") as peer, Client(peer.endpoint, timeout=1.0, env={}) as client:
         started = time.monotonic()
         with pytest.raises(RequestTimeoutError, match="did not finish"):
             await client.counter.get_or_create("k").increment(1)
@@ -89,12 +80,12 @@ async def test_slow_drip_is_bounded_by_timeout(light: bool) -> None:
     assert time.monotonic() - started < 10
 
 
-async def test_huge_body_is_refused_with_bounded_memory(light: bool) -> None:
+async def test_huge_body_is_refused_with_bounded_memory() -> None:
     tracemalloc.start()
     try:
         async with (
             HostilePeer("huge-body") as peer,
-            Client(peer.endpoint, timeout=30, env={}, light_http=light) as client,
+            Client(peer.endpoint, timeout=30, env={}) as client,
         ):
             with pytest.raises(ProtocolError, match="exceeds"):
                 await client.counter.get_or_create("k").increment(1)
