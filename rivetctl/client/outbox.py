@@ -42,6 +42,9 @@ class Outbox:
         self._actions: dict[int, PendingAction] = {}
         self._queue: deque[PendingAction | bytes] = deque()
         self._wakeup = asyncio.Event()
+        self._transport: WebSocketTransport | None = None
+        """The live session's socket while its writer runs (callers may write to it directly)."""
+        self._trace: Callable[[str, bytes | str], None] | None = None
 
     @property
     def queued(self) -> int:
@@ -56,7 +59,9 @@ class Outbox:
     async def call(self, name: str, args: list[Any], *, encoding: Encoding, live: bool, timeout: float | None) -> Any:
         """Queue action ``name``, wake the writer if a session is ``live``, and wait for the answer.
 
-        An action that times out or is cancelled while still queued is never sent.
+        On a live session with nothing queued ahead of it, the frame is written at once by the caller (no
+        hop through the writer task; the order of frames is the order of calls either way). An action that
+        times out or is cancelled while still queued is never sent.
         """
         action_id = self._next_id
         self._next_id += 1
@@ -68,20 +73,24 @@ class Outbox:
                 size=len(frame),
                 limit=MAX_INCOMING_MESSAGE,
             )
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         act = PendingAction(action_id, name, frame, future)
         self._actions[action_id] = act
-        self._queue.append(act)
-        if live:
-            self._wakeup.set()
+        timer = None if timeout is None else loop.call_later(timeout, _expire, act, timeout)
         try:
-            if timeout is None:
-                return await future
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            raise RequestTimeoutError(f"action {name!r} got no answer within {timeout:g} s") from None
+            transport = self._transport
+            if live and transport is not None and not self._queue and transport.writable:
+                act.sent = True
+                await self._send(transport, frame)
+            else:
+                self._queue.append(act)
+                if live:
+                    self._wakeup.set()
+            return await future
         finally:
+            if timer is not None:
+                timer.cancel()
             self._actions.pop(action_id, None)
             if not act.sent and future.done():  # timed out or cancelled while queued: never send it
                 with contextlib.suppress(ValueError):
@@ -143,11 +152,15 @@ class Outbox:
 
     async def write(self, transport: WebSocketTransport, trace: Callable[[str, bytes | str], None] | None) -> None:
         """Write queued frames to ``transport`` until it closes (one writer task per session)."""
+        self._trace = trace
+        self._transport = transport
         try:
             while True:
                 while not self._queue:
                     self._wakeup.clear()
                     await self._wakeup.wait()
+                if not transport.writable:
+                    return  # closed: what is still queued waits for the next session
                 item = self._queue.popleft()
                 if isinstance(item, PendingAction):
                     if item.future.done():
@@ -156,11 +169,28 @@ class Outbox:
                     frame = item.frame
                 else:
                     frame = item
-                if trace is not None:
-                    trace("send", frame)
-                await transport.send(frame)
+                if not await self._send(transport, frame):
+                    return  # the socket is gone: what is still queued waits for the next session
+        finally:
+            if self._transport is transport:
+                self._transport = None
+
+    async def _send(self, transport: WebSocketTransport, frame: bytes) -> bool:
+        """Write one frame; False once the socket is unusable (the reader sees the close and cleans up)."""
+        # The frame reaches the socket's buffer before the first suspension point of ``transport.send``.
+        if self._trace is not None:
+            self._trace("send", frame)
+        try:
+            await transport.send(frame)
         except ConnectionLostError:
-            return  # the reader sees the close too
+            return False  # closed while writing: the frame may have gone out, so it counts as sent
         except Exception:
             log.exception("connection writer failed")
             transport.abort()
+            return False
+        return True
+
+
+def _expire(act: PendingAction, timeout: float) -> None:
+    if not act.future.done():
+        act.future.set_exception(RequestTimeoutError(f"action {act.name!r} got no answer within {timeout:g} s"))

@@ -198,9 +198,17 @@ class WebSocketTransport:
     ping_timeout: ClassVar[float | None] = PING_TIMEOUT
 
     def __init__(self, ws: ClientConnection, *, text: bool, display_url: str) -> None:
+        from websockets.protocol import State
+
         self._ws = ws
         self._text = text
+        self._open_state = State.OPEN
         self.display_url = display_url
+
+    @property
+    def writable(self) -> bool:
+        """False once the socket is closing or closed: a frame sent now would not be written."""
+        return self._ws.protocol.state is self._open_state
 
     @classmethod
     async def open(
