@@ -37,6 +37,9 @@ class BareWriter:
 
     def uint(self, value: int) -> None:
         """Unsigned LEB128 varint, 0 ≤ value < 2**64."""
+        if type(value) is int and 0 <= value < 0x80:  # the common case: one byte
+            self._buf.append(value)
+            return
         _check_range(value, U64_MAX, "uint")
         while value >= 0x80:
             self._buf.append((value & 0x7F) | 0x80)
@@ -117,6 +120,10 @@ class BareReader:
 
     def uint(self) -> int:
         """Canonical unsigned LEB128 varint of at most 10 bytes (a u64)."""
+        pos = self._pos
+        if pos < len(self._data) and self._data[pos] < 0x80:  # the common case: one byte
+            self._pos = pos + 1
+            return self._data[pos]
         value = 0
         for index in range(_MAX_VARINT_BYTES):
             if self._pos >= len(self._data):
