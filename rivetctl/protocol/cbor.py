@@ -1,14 +1,15 @@
-"""Low-level CBOR: plain trees to bytes in cbor-x's or the server's layout, and a hardened reader back.
+"""Low-level CBOR writing: plain trees to bytes in cbor-x's or the server's layout (reading: :mod:`.cbor_read`).
 
 This module knows CBOR, not RivetKit values; :mod:`rivetctl.protocol.values` maps Python values to the trees
-written here and revives what the reader returns. Two writer styles exist because the two sides differ:
+written here. Two writer styles exist because the two sides differ:
 
 - ``"js"`` is what the official client's cbor-x writes: every JS object gets a 16-bit map header
   (``b9 0001``) and every non-integer number is a float64 (``fb``).
 - ``"canonical"`` is what the server (Rust) writes: minimal map headers and the shortest exact float.
 
 Integers are always written in their shortest form unless wrapped in :class:`U32` / :class:`U64`
-(cbor-x writes ``Date`` seconds as a 32-bit and message ids as 64-bit uints).
+(cbor-x writes ``Date`` seconds as a 32-bit and message ids as 64-bit uints). cbor2's encoder cannot write
+the ``js`` map headers, so the writer stays in Python, dispatching on the exact type first.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from rivetctl.errors import ConfigError, ProtocolError
+from rivetctl.errors import ConfigError
 
 Style = Literal["js", "canonical"]
-MAX_DEPTH = 200
+MAX_DEPTH: Final = 200
 """Deepest nesting (arrays, maps and tags) the reader and writer accept."""
 
 
@@ -62,74 +63,133 @@ def encode_tree(tree: Any, style: Style = "js") -> bytes:
         ConfigError: a value has no CBOR form here (unknown type, int beyond 64 bits, nested too deeply).
     """
     out = bytearray()
-    _write(out, tree, style, 0)
+    _write(out, tree, style == "js", 0)
     return bytes(out)
 
 
-def _head(out: bytearray, major: int, value: int, width: int = 0) -> None:
+_SMALL: Final = [bytes((byte,)) for byte in range(256)]  # one-byte heads: major << 5 | argument < 24
+_HEAD1, _HEAD2 = struct.Struct(">BB").pack, struct.Struct(">BH").pack
+_HEAD4, _HEAD8 = struct.Struct(">BI").pack, struct.Struct(">BQ").pack
+_FLOAT64 = struct.Struct(">Bd").pack
+_KEYS: dict[str, bytes] = {}  # short map keys written before (message fields, object shapes), head included
+_KEY_CACHED, _KEYS_CACHED = 24, 512
+_TOO_DEEP: Final = f"value nested deeper than {MAX_DEPTH} levels (or it contains itself)"
+
+
+def _head(major: int, value: int, width: int = 0) -> bytes:
+    initial = major << 5
     if width == 0:
         width = 0 if value < 24 else 1 if value < 0x100 else 2 if value < 0x10000 else 4 if value < 1 << 32 else 8
     if width == 0:
-        out.append(major << 5 | value)
-    else:
-        out.append(major << 5 | {1: 24, 2: 25, 4: 26, 8: 27}[width])
-        out += value.to_bytes(width, "big")
+        return _SMALL[initial | value]
+    if width == 1:
+        return _HEAD1(initial | 24, value)
+    if width == 2:
+        return _HEAD2(initial | 25, value)
+    return _HEAD4(initial | 26, value) if width == 4 else _HEAD8(initial | 27, value)
 
 
-def _write(out: bytearray, item: Any, style: Style, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise ConfigError(f"value nested deeper than {MAX_DEPTH} levels (or it contains itself)")
-    if item is None:
+def _write(out: bytearray, item: Any, js: bool, depth: int) -> None:
+    # The types the tree builders produce come first; a container checks the depth of its children.
+    kind = type(item)
+    if kind is str:
+        out += _text(item)
+    elif kind is int:
+        if 0 <= item < 24:
+            out.append(item)
+        else:
+            _write_int(out, item, 0)
+    elif isinstance(item, dict):
+        if item and depth >= MAX_DEPTH:
+            raise ConfigError(_TOO_DEEP)
+        size = len(item)
+        out += _HEAD2(0xB9, size) if js and size < 0x10000 else _head(5, size)
+        for key, value in item.items():
+            if type(key) is str:
+                out += _KEYS.get(key) or _key(key)
+            else:
+                _write(out, key, js, depth + 1)
+            if type(value) is str:
+                out += _text(value)
+            else:
+                _write(out, value, js, depth + 1)
+    elif isinstance(item, list):
+        if item and depth >= MAX_DEPTH:
+            raise ConfigError(_TOO_DEEP)
+        size = len(item)
+        out += _SMALL[0x80 | size] if size < 24 else _head(4, size)
+        for element in item:
+            if type(element) is str:
+                out += _text(element)
+            else:
+                _write(out, element, js, depth + 1)
+    elif item is None:
         out.append(0xF6)
     elif item is True or item is False:
         out.append(0xF5 if item else 0xF4)
-    elif isinstance(item, int):
-        width = 4 if isinstance(item, U32) else 8 if isinstance(item, U64) else 0
-        if not -(1 << 64) <= item < 1 << 64:
-            raise ConfigError(f"integer {item} does not fit 64 bits")
-        if item >= 0:
-            _head(out, 0, item, width)
-        else:
-            _head(out, 1, -1 - item, width)
+    elif kind is float and js:
+        out += _FLOAT64(0xFB, item)
+    elif kind is U64:
+        _write_int(out, item, 8)
+    else:
+        _write_other(out, item, js, depth)
+
+
+def _text(item: str) -> bytes:
+    try:
+        data = item.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(f"string is not encodable as UTF-8: {exc.reason}") from None
+    size = len(data)
+    return (_SMALL[0x60 | size] if size < 24 else _head(3, size)) + data
+
+
+def _key(item: str) -> bytes:
+    data = _text(item)
+    if len(data) <= _KEY_CACHED and len(_KEYS) < _KEYS_CACHED:
+        _KEYS[item] = data
+    return data
+
+
+def _write_int(out: bytearray, item: int, width: int) -> None:
+    if not -(1 << 64) <= item < 1 << 64:
+        raise ConfigError(f"integer {item} does not fit 64 bits")
+    out += _head(0, item, width) if item >= 0 else _head(1, -1 - item, width)
+
+
+def _write_other(out: bytearray, item: Any, js: bool, depth: int) -> None:
+    if isinstance(item, int):
+        _write_int(out, int(item), 4 if isinstance(item, U32) else 8 if isinstance(item, U64) else 0)
     elif isinstance(item, float):
-        _write_float(out, item, style)
+        _write_float(out, float(item), js)
     elif isinstance(item, str):
-        try:
-            data = item.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ConfigError(f"string is not encodable as UTF-8: {exc.reason}") from None
-        _head(out, 3, len(data))
-        out += data
+        _write(out, str.__str__(item), js, depth)
     elif isinstance(item, bytes | bytearray | memoryview):
         data = bytes(item)
-        _head(out, 2, len(data))
+        out += _head(2, len(data))
         out += data
-    elif isinstance(item, list):
-        _head(out, 4, len(item))
-        for element in item:
-            _write(out, element, style, depth + 1)
-    elif isinstance(item, dict):
-        wide = style == "js" and len(item) < 0x10000
-        _head(out, 5, len(item), 2 if wide else 0)
-        for key, value in item.items():
-            _write(out, key, style, depth + 1)
-            _write(out, value, style, depth + 1)
     elif isinstance(item, Pairs):
-        _head(out, 5, len(item.items))
+        if item.items and depth >= MAX_DEPTH:
+            raise ConfigError(_TOO_DEEP)
+        out += _head(5, len(item.items))
         for key, value in item.items:
-            _write(out, key, style, depth + 1)
-            _write(out, value, style, depth + 1)
+            _write(out, key, js, depth + 1)
+            _write(out, value, js, depth + 1)
     elif isinstance(item, Tag):
-        _head(out, 6, item.tag)
-        _write(out, item.item, style, depth + 1)
+        if depth >= MAX_DEPTH:
+            raise ConfigError(_TOO_DEEP)
+        if not 0 <= item.tag < 1 << 64:
+            raise ConfigError(f"CBOR tag {item.tag} does not fit 64 bits")
+        out += _head(6, item.tag)
+        _write(out, item.item, js, depth + 1)
     elif isinstance(item, Raw):
         out += item.data
     else:
         raise ConfigError(f"cannot encode a {type(item).__name__} as CBOR")
 
 
-def _write_float(out: bytearray, value: float, style: Style) -> None:
-    if style == "canonical":
+def _write_float(out: bytearray, value: float, js: bool) -> None:
+    if not js:
         if math.isnan(value):
             out += b"\xf9\x7e\x00"
             return
@@ -142,115 +202,4 @@ def _write_float(out: bytearray, value: float, style: Style) -> None:
                 out.append(head)
                 out += packed
                 return
-    out.append(0xFB)
-    out += struct.pack(">d", value)
-
-
-def decode(data: bytes, *, undefined: Any) -> Any:
-    """Decode exactly one CBOR item into a plain tree: maps become :class:`Pairs`, tags :class:`Tag`.
-
-    Args:
-        data: the CBOR bytes.
-        undefined: what to return for the simple value ``undefined`` (``f7``).
-
-    Raises:
-        ProtocolError: truncated or trailing bytes, bad header, lengths beyond the input, invalid UTF-8,
-            reserved or unsupported simple values, nesting beyond ``MAX_DEPTH``.
-    """
-    reader = _Reader(bytes(data), undefined)
-    value = reader.item(0)
-    if reader.pos != len(reader.data):
-        raise ProtocolError(f"CBOR: {len(reader.data) - reader.pos} trailing byte(s)")
-    return value
-
-
-_BREAK = object()
-
-
-class _Reader:
-    def __init__(self, data: bytes, undefined: Any) -> None:
-        self.data, self.pos, self.undefined = data, 0, undefined
-
-    def take(self, size: int) -> bytes:
-        if size > len(self.data) - self.pos:
-            raise ProtocolError(f"CBOR: item of {size} byte(s) runs past the end of the input")
-        chunk = self.data[self.pos : self.pos + size]
-        self.pos += size
-        return chunk
-
-    def item(self, depth: int, allow_break: bool = False) -> Any:
-        if depth > MAX_DEPTH:
-            raise ProtocolError(f"CBOR: nested deeper than {MAX_DEPTH} levels")
-        initial = self.take(1)[0]
-        major, info = initial >> 5, initial & 0x1F
-        if major == 7:
-            return self.simple(info, allow_break)
-        if info == 31:
-            return self.indefinite(major, depth)
-        if info < 24:
-            arg = info
-        elif info <= 27:
-            arg = int.from_bytes(self.take(1 << (info - 24)), "big")
-        else:
-            raise ProtocolError(f"CBOR: reserved additional information {info}")
-        if major == 0:
-            return arg
-        if major == 1:
-            return -1 - arg
-        if major == 2:
-            return self.take(arg)
-        if major == 3:
-            return _utf8(self.take(arg))
-        if major == 4:
-            self.check_count(arg)
-            return [self.item(depth + 1) for _ in range(arg)]
-        if major == 5:
-            self.check_count(2 * arg)
-            return Pairs([(self.item(depth + 1), self.item(depth + 1)) for _ in range(arg)])
-        return Tag(arg, self.item(depth + 1))
-
-    def check_count(self, count: int) -> None:
-        # Every item takes at least one byte: refuse counts the input cannot hold before allocating.
-        if count > len(self.data) - self.pos:
-            raise ProtocolError(f"CBOR: {count} items announced, only {len(self.data) - self.pos} bytes left")
-
-    def simple(self, info: int, allow_break: bool) -> Any:
-        if info == 20 or info == 21:
-            return info == 21
-        if info == 22:
-            return None
-        if info == 23:
-            return self.undefined
-        if info in (25, 26, 27):
-            size = 1 << (info - 24)
-            return float(struct.unpack({2: ">e", 4: ">f", 8: ">d"}[size], self.take(size))[0])
-        if info == 31 and allow_break:
-            return _BREAK
-        raise ProtocolError(f"CBOR: unsupported simple value or break (0x{0xE0 | info:02x})")
-
-    def indefinite(self, major: int, depth: int) -> Any:
-        if major in (2, 3):
-            chunks: list[Any] = []
-            while (chunk := self.item(depth + 1, allow_break=True)) is not _BREAK:
-                if not isinstance(chunk, bytes if major == 2 else str):
-                    raise ProtocolError("CBOR: indefinite string has a chunk of another type")
-                chunks.append(chunk)
-            return (b"" if major == 2 else "").join(chunks)
-        if major == 4:
-            items = []
-            while (element := self.item(depth + 1, allow_break=True)) is not _BREAK:
-                items.append(element)
-            return items
-        if major == 5:
-            entries = []
-            while (key := self.item(depth + 1, allow_break=True)) is not _BREAK:
-                entries.append((key, self.item(depth + 1)))
-            return Pairs(entries)
-        raise ProtocolError(f"CBOR: major type {major} cannot have indefinite length")
-
-
-def _utf8(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProtocolError("CBOR: text string is not valid UTF-8") from None
+    out += _FLOAT64(0xFB, value)

@@ -33,63 +33,37 @@ Floats stay floats: JS numbers that are whole but large arrive as ``179589010369
 from __future__ import annotations
 
 import base64
-import binascii
 import math
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from rivetctl.errors import ConfigError, ProtocolError, RivetctlError
 from rivetctl.protocol import cbor
 from rivetctl.protocol.cbor import MAX_DEPTH, U32, Pairs, Tag
+from rivetctl.protocol.jstypes import UNDEFINED, JsMap, MapItems, SetItems, Tagged, Undefined
+from rivetctl.protocol.revive import revive_cbor, revive_json
+
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "UNDEFINED",
+    "JsMap",
+    "MapItems",
+    "SetItems",
+    "Tagged",
+    "Undefined",
+    "dumps_cbor",
+    "dumps_cbor_canonical",
+    "from_json_compat",
+    "loads_cbor",
+    "sort_keys",
+    "to_json_compat",
+]
 
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_DECIMAL = re.compile(r"-?[0-9]+")
-
-
-class Undefined:
-    """The type of :data:`UNDEFINED`, JavaScript's ``undefined``; falsy, a singleton."""
-
-    _instance: Undefined | None = None
-
-    def __new__(cls) -> Undefined:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "UNDEFINED"
-
-
-UNDEFINED: Final = Undefined()
-
-
-class JsMap(dict[Any, Any]):
-    """A JavaScript ``Map`` (CBOR tag 259): a dict that encodes back as a Map, even with string keys."""
-
-
-class MapItems(list[tuple[Any, Any]]):
-    """A JavaScript ``Map`` whose keys Python cannot hold in a dict: ``(key, value)`` tuples in order."""
-
-
-class SetItems(list[Any]):
-    """A JavaScript ``Set`` whose items Python cannot hold in a set; encodes back as a Set."""
-
-
-@dataclass(frozen=True, slots=True)
-class Tagged:
-    """A CBOR tag rivetctl does not interpret (cbor-x RegExp/Error tag 27, typed arrays but Uint8Array…)."""
-
-    tag: int
-    value: Any
+_LOW: Final = -(1 << 32)
+_HIGH: Final = 1 << 32
+_AS_IS: Final = frozenset({str, bool, type(None)})  # exact types _compat returns unchanged
 
 
 def to_json_compat(value: Any) -> Any:
@@ -110,7 +84,7 @@ def from_json_compat(tree: Any, *, error: type[RivetctlError] = ProtocolError) -
         error: the exception class for malformed tags (``ConfigError`` when the tree came from the user).
     """
     try:
-        return _revive(tree, 0)
+        return revive_json(tree)
     except ProtocolError as exc:
         raise error(str(exc)) from None
 
@@ -152,10 +126,12 @@ def loads_cbor(data: bytes) -> Any:
     Raises:
         ProtocolError: anything that is not exactly one well-formed CBOR item with valid ``$`` tags.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ProtocolError(f"CBOR: expected bytes, got {type(data).__name__}")
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ProtocolError(f"CBOR: expected bytes, got {type(data).__name__}")
+        data = bytes(data)
     try:
-        return _revive(cbor.decode(data, undefined=UNDEFINED), 0)
+        return revive_cbor(data)
     except RecursionError:
         raise ProtocolError("CBOR: nested too deeply") from None
 
@@ -163,7 +139,16 @@ def loads_cbor(data: bytes) -> Any:
 def _compat(value: Any, depth: int, binary: bool) -> Any:
     if depth > MAX_DEPTH:
         raise ConfigError(f"value nested deeper than {MAX_DEPTH} levels (or it contains itself)")
-    if value is None or isinstance(value, bool | str):
+    kind = type(value)
+    if kind is str or value is None or kind is bool or (kind is int and _LOW <= value < _HIGH):
+        return value
+    if kind is float and (binary or math.isfinite(value)):
+        return value
+    if kind is list:
+        return _items(value, depth, binary)
+    if kind is dict and all(type(key) is str for key in value) and not (value and depth >= MAX_DEPTH):
+        return {k: v if type(v) in _AS_IS else _compat(v, depth + 1, binary) for k, v in value.items()}
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
         return _number(value)
@@ -186,10 +171,7 @@ def _compat(value: Any, depth: int, binary: bool) -> Any:
             raise ConfigError("JSON cannot carry a Map with non-string keys; use the bare encoding")
         return Tag(259, Pairs([(_compat(k, depth + 1, True), _compat(v, depth + 1, True)) for k, v in pairs]))
     if isinstance(value, list | tuple):
-        items = [_compat(item, depth + 1, binary) for item in value]
-        if len(items) == 2 and isinstance(items[0], str) and items[0].startswith("$"):
-            items[0] = "$" + items[0]
-        return items
+        return _items(value, depth, binary)
     if isinstance(value, datetime):
         if not binary:
             raise ConfigError("JSON cannot carry a datetime (a JS Date); send an ISO string or use bare")
@@ -201,6 +183,15 @@ def _compat(value: Any, depth: int, binary: bool) -> Any:
         is_bytes = isinstance(inner, bytes | bytearray | memoryview)
         return Tag(value.tag, bytes(inner) if is_bytes else _compat(inner, depth + 1, True))
     raise ConfigError(f"cannot send a {type(value).__name__} to an actor")
+
+
+def _items(value: list[Any] | tuple[Any, ...], depth: int, binary: bool) -> list[Any]:
+    if value and depth >= MAX_DEPTH:
+        raise ConfigError(f"value nested deeper than {MAX_DEPTH} levels (or it contains itself)")
+    items = [item if type(item) in _AS_IS else _compat(item, depth + 1, binary) for item in value]
+    if len(items) == 2 and isinstance(items[0], str) and items[0].startswith("$"):
+        items[0] = "$" + items[0]
+    return items
 
 
 def _number(value: int) -> Any:
@@ -223,101 +214,3 @@ def _date_seconds(value: datetime) -> Any:
     if ms % 1000 == 0 and 0 <= ms // 1000 < 1 << 32:
         return U32(ms // 1000)
     return ms / 1000
-
-
-def _revive(node: Any, depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
-    if isinstance(node, list):
-        if len(node) == 2 and isinstance(node[0], str) and node[0].startswith("$"):
-            return _revive_pair(node[0], node[1], depth)
-        return [_revive(item, depth + 1) for item in node]
-    if isinstance(node, dict):
-        return {key: _revive(item, depth + 1) for key, item in node.items()}
-    if isinstance(node, Pairs):
-        pairs = [(_revive(k, depth + 1), _revive(v, depth + 1)) for k, v in node.items]
-        if all(isinstance(k, str) for k, _ in pairs):
-            return dict(pairs)
-        return _map(pairs, dict)
-    if isinstance(node, Tag):
-        return _revive_tag(node.tag, node.item, depth)
-    return node
-
-
-def _revive_pair(name: str, payload: Any, depth: int) -> Any:
-    if name == "$BigInt":
-        if isinstance(payload, int) and not isinstance(payload, bool):
-            return payload
-        if isinstance(payload, str) and _DECIMAL.fullmatch(payload):
-            try:
-                return int(payload)
-            except ValueError:
-                raise ProtocolError("$BigInt has too many digits") from None
-        raise ProtocolError(f"$BigInt needs a decimal string, got {type(payload).__name__}")
-    if name in ("$Uint8Array", "$ArrayBuffer"):
-        return _b64(payload, name)
-    if name == "$Undefined":
-        return UNDEFINED
-    if name == "$Set":
-        if not isinstance(payload, list):
-            raise ProtocolError(f"$Set needs an array, got {type(payload).__name__}")
-        return _set([_revive(item, depth + 1) for item in payload])
-    if name.startswith("$$"):
-        return [name[1:], _revive(payload, depth + 1)]
-    return [name, _revive(payload, depth + 1)]  # an unknown tag from a newer server: keep it visible
-
-
-def _revive_tag(tag: int, item: Any, depth: int) -> Any:
-    if tag in (2, 3) and isinstance(item, bytes):
-        magnitude = int.from_bytes(item, "big")
-        return magnitude if tag == 2 else -1 - magnitude
-    if tag == 64 and isinstance(item, bytes):
-        return item
-    if tag == 259 and isinstance(item, Pairs):
-        return _map([(_revive(k, depth + 1), _revive(v, depth + 1)) for k, v in item.items], JsMap)
-    value = _revive(item, depth + 1)
-    if tag == 258 and isinstance(value, list):
-        return _set(value)
-    if tag == 55799:
-        return value
-    date = _date(tag, value)
-    return date if date is not None else Tagged(tag, value)
-
-
-def _map(pairs: list[tuple[Any, Any]], kind: type[dict[Any, Any]]) -> Any:
-    try:
-        built = kind(pairs)
-    except TypeError:
-        return MapItems(pairs)
-    return built if len(built) == len(pairs) else MapItems(pairs)
-
-
-def _set(items: list[Any]) -> Any:
-    try:
-        built = set(items)
-    except TypeError:
-        return SetItems(items)
-    return built if len(built) == len(items) else SetItems(items)
-
-
-def _date(tag: int, value: Any) -> datetime | None:
-    try:
-        if tag == 0 and isinstance(value, str):
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-        if tag == 1 and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            # cbor-x: new Date(Math.round(seconds * 1000)); outside Python's years 1-9999 it stays Tagged.
-            return _EPOCH + timedelta(milliseconds=math.floor(value * 1000 + 0.5))
-    except (ValueError, OverflowError):
-        pass
-    return None
-
-
-def _b64(payload: Any, name: str) -> bytes:
-    if not isinstance(payload, str):
-        raise ProtocolError(f"{name} needs a base64 string, got {type(payload).__name__}")
-    text = payload.replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ProtocolError(f"{name} payload is not valid base64") from None
