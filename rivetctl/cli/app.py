@@ -1,18 +1,17 @@
-"""The ``rivetctl`` root command: global options, command registration, and ``main()`` — the one place
-where exceptions become a one-line message and a documented exit code."""
+"""The ``rivetctl`` root command: global options, its sub-commands (built on use by
+:class:`~rivetctl.cli.commands.LazyGroup`), and ``main()`` — the one place where exceptions become a one-line
+message and a documented exit code."""
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): see rivetctl.cli.commands.
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, Annotated, Any
 
 import typer
 
 from rivetctl import __version__
 from rivetctl.cli.argv import hoist_global_options
-from rivetctl.cli.context import CliContext, GlobalOptions
+from rivetctl.cli.commands import LazyGroup
 
 HELP = """Explore and call RivetKit actors: stateless calls, live connections, event tails and a REPL.
 
@@ -27,6 +26,7 @@ Examples:
 
 app = typer.Typer(
     name="rivetctl",
+    cls=LazyGroup,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -36,14 +36,21 @@ app = typer.Typer(
 )
 
 
-@dataclass
 class Streams:
-    """Injected I/O for in-process runs (tests); real streams otherwise."""
+    """Injected I/O for in-process runs (tests); real streams otherwise. A plain class: ``rivetctl --help``
+    does not import :mod:`dataclasses`."""
 
-    env: Mapping[str, str] | None = None
-    stdin: IO[str] | None = None
-    stdout: IO[str] | None = None
-    stderr: IO[str] | None = None
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.env = env
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
 
 
 def _version(value: bool) -> None:
@@ -111,6 +118,7 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
+    from rivetctl.cli.context import CliContext, GlobalOptions
     from rivetctl.output.render import MODES
 
     if output not in MODES:
@@ -135,15 +143,6 @@ def root(
     ctx.obj = CliContext(opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr)
 
 
-def _register() -> None:
-    from rivetctl.cli.commands import register
-
-    register(app)
-
-
-_register()
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -153,8 +152,6 @@ def main(
     stderr: IO[str] | None = None,
 ) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
-    from rivetctl.cli import exits
-
     err = stderr or sys.stderr
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     streams = Streams(env=env, stdin=stdin, stdout=stdout, stderr=stderr)
@@ -166,12 +163,16 @@ def main(
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except (typer.Abort, KeyboardInterrupt):
+        from rivetctl.cli.exits import Exit
+
         err.write("rivetctl: interrupted\n")
-        return int(exits.Exit.INTERRUPTED)
+        return int(Exit.INTERRUPTED)
     except BrokenPipeError:
         _silence_broken_pipe()
         return 0
     except Exception as exc:
+        from rivetctl.cli import exits
+
         if _is_usage_error(exc):
             exc.show(file=err)  # type: ignore[attr-defined]
             return int(getattr(exc, "exit_code", exits.Exit.USAGE))

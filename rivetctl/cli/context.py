@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from rivetctl.errors import ConfigError
@@ -17,22 +16,42 @@ if TYPE_CHECKING:
     from rivetctl.output.render import Output
 
 
-@dataclass
 class GlobalOptions:
-    endpoint: str | None = None
-    namespace: str | None = None
-    token: str | None = None
-    encoding: str | None = None
-    profile: str | None = None
-    output: str = "auto"
-    timeout: float | None = None
-    verbose: int = 0
-    no_color: bool = False
-    params: list[str] = field(default_factory=list)
-    params_json: str | None = None
-    insecure: bool = False
-    cacert: str | None = None
-    traceback: bool = False
+    """The root command's options as given (``None``: not given). A plain class: a dataclass would take a
+    millisecond of every start to build."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        namespace: str | None = None,
+        token: str | None = None,
+        encoding: str | None = None,
+        profile: str | None = None,
+        output: str = "auto",
+        timeout: float | None = None,
+        verbose: int = 0,
+        no_color: bool = False,
+        params: Sequence[str] = (),
+        params_json: str | None = None,
+        insecure: bool = False,
+        cacert: str | None = None,
+        traceback: bool = False,
+    ) -> None:
+        self.endpoint = endpoint
+        self.namespace = namespace
+        self.token = token
+        self.encoding = encoding
+        self.profile = profile
+        self.output = output
+        self.timeout = timeout
+        self.verbose = verbose
+        self.no_color = no_color
+        self.params = list(params)
+        self.params_json = params_json
+        self.insecure = insecure
+        self.cacert = cacert
+        self.traceback = traceback
 
 
 class CliContext:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rivetctl.errors import ActorNotFoundError, ConfigError
-
 if TYPE_CHECKING:
     import typer
 
@@ -14,7 +12,8 @@ if TYPE_CHECKING:
     from rivetctl.cli.context import CliContext
     from rivetctl.client import ActorHandle, ActorInfo, Client
 
-# Imported lazily: this module is on the path of `rivetctl --help`, which must start fast.
+# This module is on the path of `rivetctl --help`, which must start fast: it imports the rest on use, and
+# ``_NO_INPUT`` stands for ``rivetctl.protocol.query.NO_INPUT`` in the signature of ``handle_for``.
 _NO_INPUT: Any = None
 
 T = TypeVar("T")
@@ -23,6 +22,8 @@ T = TypeVar("T")
 def cli_context(ctx: typer.Context) -> CliContext:
     obj = ctx.find_root().obj
     if obj is None:  # pragma: no cover - the root callback always sets it
+        from rivetctl.errors import ConfigError
+
         raise ConfigError("internal: CLI context missing")
     return obj  # type: ignore[no-any-return]
 
@@ -69,6 +70,8 @@ def handle_for(
 
 async def lookup(client: Client, address: Address) -> ActorInfo:
     """The actor's engine record; ``ActorNotFoundError`` when there is none."""
+    from rivetctl.errors import ActorNotFoundError, ConfigError
+
     await client._check_name(address.name)
     if address.actor_id is not None:
         info = await client.engine.get_actor(address.actor_id)

@@ -1,7 +1,5 @@
 """``get``, ``create``, ``destroy``, ``sleep`` and ``actors``: actor records from the engine API."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

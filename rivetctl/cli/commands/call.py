@@ -1,7 +1,5 @@
 """``rivetctl call``: one stateless action over HTTP (get-or-create by default), optionally repeated."""
 
-from __future__ import annotations
-
 import time
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """``rivetctl config``: profiles (create/update, use, list, show, delete) in the XDG config dir."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``connect`` and ``repl``: a live connection; the REPL on a terminal, JSON lines in and out otherwise."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """``describe``, ``state`` and ``inspect-id``: what an actor is, from the engine and its inspector."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import typer

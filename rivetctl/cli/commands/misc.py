@@ -1,7 +1,5 @@
 """``completions``, ``man``, ``dev-server`` and ``ping``: tool plumbing around the main commands."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """``rivetctl watch``: a live tail of an actor's events and state changes, reconnecting by itself."""
 
-from __future__ import annotations
-
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -174,7 +172,9 @@ async def _state_inspector(client: Any, handle: Any, out: Any) -> Any:
     return inspector
 
 
-async def _poll_state(inspector: Any, interval: float, done: asyncio.Event, emit: Any, stamp: Any, label: str) -> None:
+async def _poll_state(
+    inspector: Any, interval: float, done: "asyncio.Event", emit: Any, stamp: Any, label: str
+) -> None:
     import asyncio
 
     from rivetctl.errors import NetworkError, RivetctlError

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -91,6 +90,8 @@ def remember_completion(cache_dir: Path, name: str, action: str | None = None) -
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    import tempfile  # only when something changed: most runs find the cache up to date
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
