@@ -193,7 +193,6 @@ class CliContext:
             verify=verify,
             env={},
             tracer=tracer,
-            light_http=True,
             **kwargs,
         )
         from rivetctl.cli import names_cache

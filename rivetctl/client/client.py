@@ -40,7 +40,6 @@ class Client:
         verify: bool | str = True,
         check_names: bool = True,
         known_names: Iterable[str] | None = None,
-        light_http: bool = False,  # accepted for compatibility: there is one HTTP transport
         env: Mapping[str, str] | None = None,
         tracer: Tracer | None = None,
         options: ClientOptions | None = None,

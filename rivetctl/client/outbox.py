@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -45,6 +46,9 @@ class Outbox:
         self._transport: WebSocketTransport | None = None
         """The live session's socket while its writer runs (callers may write to it directly)."""
         self._trace: Callable[[str, bytes | str], None] | None = None
+        self._deadlines: list[tuple[float, int, float]] = []
+        """``(deadline, action id, timeout)`` of actions with a timeout, a heap; answered ones go lazily."""
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def queued(self) -> int:
@@ -77,7 +81,8 @@ class Outbox:
         future: asyncio.Future[Any] = loop.create_future()
         act = PendingAction(action_id, name, frame, future)
         self._actions[action_id] = act
-        timer = None if timeout is None else loop.call_later(timeout, _expire, act, timeout)
+        if timeout is not None:
+            self._add_deadline(loop, loop.time() + timeout, action_id, timeout)
         try:
             transport = self._transport
             if live and transport is not None and not self._queue and transport.writable:
@@ -89,12 +94,36 @@ class Outbox:
                     self._wakeup.set()
             return await future
         finally:
-            if timer is not None:
-                timer.cancel()
             self._actions.pop(action_id, None)
             if not act.sent and future.done():  # timed out or cancelled while queued: never send it
                 with contextlib.suppress(ValueError):
                     self._queue.remove(act)
+
+    # -- timeouts: one loop timer for the earliest deadline, not one per action ---------------------
+
+    def _add_deadline(self, loop: asyncio.AbstractEventLoop, deadline: float, action_id: int, timeout: float) -> None:
+        heap = self._deadlines
+        if len(heap) > 64 and len(heap) > 2 * len(self._actions):  # mostly answered entries: rebuild
+            heap[:] = [entry for entry in heap if entry[1] in self._actions]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (deadline, action_id, timeout))
+        if self._timer is None or deadline < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(deadline, self._expire_due)
+
+    def _expire_due(self) -> None:
+        self._timer = None
+        heap = self._deadlines
+        loop = asyncio.get_running_loop()
+        now = loop.time() + 0.001  # the loop may run a timer up to its clock resolution early
+        while heap and (heap[0][0] <= now or heap[0][1] not in self._actions):
+            _, action_id, timeout = heapq.heappop(heap)
+            act = self._actions.get(action_id)
+            if act is not None and not act.future.done():
+                act.future.set_exception(RequestTimeoutError(f"action {act.name!r} got no answer within {timeout:g} s"))
+        if heap:
+            self._timer = loop.call_at(heap[0][0], self._expire_due)
 
     def push(self, frame: bytes) -> None:
         """Queue a control frame (a subscription) on the live session."""
@@ -131,6 +160,10 @@ class Outbox:
         """Reject every action with ``error`` and empty the queue (fatal error or dispose)."""
         self.reject_all(error)
         self._queue.clear()
+        self._deadlines.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def lose_sent(self, code: int | None, reason: str) -> None:
         """The socket closed: reject the actions written to it; keep only the unsent actions queued."""
@@ -189,8 +222,3 @@ class Outbox:
             transport.abort()
             return False
         return True
-
-
-def _expire(act: PendingAction, timeout: float) -> None:
-    if not act.future.done():
-        act.future.set_exception(RequestTimeoutError(f"action {act.name!r} got no answer within {timeout:g} s"))

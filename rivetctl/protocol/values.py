@@ -130,10 +130,31 @@ def loads_cbor(data: bytes) -> Any:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ProtocolError(f"CBOR: expected bytes, got {type(data).__name__}")
         data = bytes(data)
+    head = data[0] if data else 0xFF
+    size = _SMALL_SIZES.get(head)
+    if size == len(data):  # a lone small integer, bool or null: the usual action output, read directly
+        return _small(head, data)
     try:
         return revive_cbor(data)
     except RecursionError:
         raise ProtocolError("CBOR: nested too deeply") from None
+
+
+_SIMPLE = {0xF4: False, 0xF5: True, 0xF6: None}
+_SMALL_SIZES = {
+    **{b: 1 for b in range(0x18)},
+    **{b: 1 for b in range(0x20, 0x38)},
+    **{b: 1 for b in _SIMPLE},
+    **{0x18: 2, 0x19: 3, 0x1A: 5, 0x38: 2, 0x39: 3, 0x3A: 5},
+}
+"""First byte → total size of a CBOR item that is one integer of up to 32 bits, or false/true/null."""
+
+
+def _small(head: int, data: bytes) -> Any:
+    if head in _SIMPLE:
+        return _SIMPLE[head]
+    value = head & 0x1F if len(data) == 1 else int.from_bytes(data[1:], "big")
+    return value if head < 0x20 else -1 - value
 
 
 def _compat(value: Any, depth: int, binary: bool) -> Any:

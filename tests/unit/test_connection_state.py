@@ -94,6 +94,25 @@ async def test_actions_queue_while_disconnected_and_time_out_unsent(conn: ActorC
     assert conn.queued == 0
 
 
+async def test_each_action_times_out_at_its_own_deadline(conn: ActorConnection) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ended: dict[float, float] = {}
+
+    async def call(timeout: float) -> None:
+        with pytest.raises(RequestTimeoutError, match=f"within {timeout:g} s"):
+            await conn.action("increment", 1, timeout=timeout)
+        ended[timeout] = loop.time() - started
+
+    slow = asyncio.create_task(conn.action("increment", 1, timeout=30))
+    await asyncio.gather(call(0.9), call(0.2), call(0.5))
+    assert sorted(ended, key=ended.__getitem__) == [0.2, 0.5, 0.9]
+    for timeout, elapsed in ended.items():
+        assert timeout <= elapsed + 0.01 < timeout + 0.4, ended
+    assert not slow.done() and conn.queued == 1
+    slow.cancel()
+
+
 async def test_wait_open_timeout_names_the_last_failure(conn: ActorConnection) -> None:
     with pytest.raises(RequestTimeoutError, match="refused"):
         await conn.wait_open(0.5)

@@ -8,6 +8,7 @@ import struct
 from datetime import UTC, datetime
 from typing import Any
 
+import cbor2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -229,3 +230,16 @@ def test_writer_takes_an_empty_container_at_the_limit() -> None:
 def test_writer_refuses_with_config_error(tree: Any, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         encode_tree({"key": tree})
+
+
+@given(st.one_of(st.integers(-(2**32), 2**32 - 1), st.booleans(), st.none()), st.sampled_from([0, 1, 2, 4]))
+def test_lone_small_values_read_directly_match_the_full_reader(value: object, width: int) -> None:
+    data = cbor2.dumps(value)
+    if isinstance(value, int) and not isinstance(value, bool) and width:
+        # the same integer in a wider (non-canonical) head, as some writers produce
+        magnitude = value if value >= 0 else -1 - value
+        if magnitude < 256**width:
+            major = 0x00 if value >= 0 else 0x20
+            data = bytes([major | {1: 0x18, 2: 0x19, 4: 0x1A}[width]]) + magnitude.to_bytes(width, "big")
+    assert loads_cbor(data) == revive.revive_cbor(data)
+    assert type(loads_cbor(data)) is type(revive.revive_cbor(data))
