@@ -418,9 +418,7 @@ class ActorConnection(ActionMethods):
         self._set_status("connected")
         self._listeners.fire("open")
         try:
-            while True:
-                message = self._decode(await transport.recv())
-                self._dispatch(message, session)
+            await transport.serve(lambda data: self._dispatch(self._decode(data), session))
         except ConnectionLostError as exc:
             session.writer.cancel()
             self._session = None

@@ -10,13 +10,16 @@ Messages name only the origin (scheme, host, port): the gateway URL may carry ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import socket
 import ssl
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections import deque
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote, urlsplit
 
 from rivetctl.errors import (
@@ -187,6 +190,70 @@ def _open_error(exc: BaseException, shown: str, encoding: str) -> BaseException:
     return exc
 
 
+Message = bytes | str
+Sink = Callable[[Message], None]
+
+
+@cache
+def _routed_connection() -> type[ClientConnection]:
+    """A websockets ``ClientConnection`` that hands each whole data message to ``sink`` as it is parsed.
+
+    websockets' own ``recv()`` queues messages and wakes a reader task for each; here the message goes
+    straight from ``data_received`` to the consumer, in arrival order, with no task switch. Control frames
+    (ping, pong, close) are left to websockets.
+    """
+    from websockets.asyncio.client import ClientConnection
+    from websockets.frames import Opcode
+
+    data_opcodes = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+    text_opcode, cont_opcode = Opcode.TEXT, Opcode.CONT
+
+    class RoutedConnection(ClientConnection):
+        sink: Sink | None = None
+        on_lost: Callable[[], None] | None = None
+        lost = False
+        _parts: list[bytes] | None = None
+        _parts_text = False
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.pending: list[Message] = []
+
+        def process_event(self, event: Any) -> None:
+            if self.response is None or event.opcode not in data_opcodes:
+                super().process_event(event)  # the handshake response, pings, pongs, close
+                return
+            data = event.data
+            if event.opcode is cont_opcode:
+                if self._parts is None:
+                    return  # websockets' protocol refuses an unexpected continuation before it gets here
+                self._parts.append(bytes(data))
+                if not event.fin:
+                    return
+                data, text, self._parts = b"".join(self._parts), self._parts_text, None
+            elif not event.fin:
+                self._parts, self._parts_text = [bytes(data)], event.opcode is text_opcode
+                return
+            else:
+                text = event.opcode is text_opcode
+            message: Message = data if type(data) is bytes else bytes(data)
+            if text:
+                with contextlib.suppress(UnicodeDecodeError):  # the JSON decoder reports it as a protocol error
+                    message = message.decode()  # type: ignore[union-attr]
+            if self.sink is None:  # before the transport object takes over: keep for it
+                self.pending.append(message)
+            else:
+                self.sink(message)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            self.lost = True
+            if self.on_lost is not None:
+                self.on_lost()
+
+    return RoutedConnection
+
+
 class WebSocketTransport:
     """One open WebSocket; ``send`` and ``recv`` raise ``ConnectionLostError`` once it is closed.
 
@@ -204,6 +271,17 @@ class WebSocketTransport:
         self._text = text
         self._open_state = State.OPEN
         self.display_url = display_url
+        self._inbox: deque[Message] = deque()
+        self._handler: Sink | None = None
+        self._failure: BaseException | None = None
+        self._wakeup: asyncio.Future[None] | None = None
+        self._lost = False
+        self._inbox.extend(ws.pending)  # type: ignore[attr-defined]  # came with the handshake answer
+        ws.pending.clear()  # type: ignore[attr-defined]
+        ws.sink = self._deliver  # type: ignore[attr-defined]
+        ws.on_lost = self._on_lost  # type: ignore[attr-defined]
+        if ws.lost:  # type: ignore[attr-defined]
+            self._on_lost()
 
     @property
     def writable(self) -> bool:
@@ -273,6 +351,7 @@ class WebSocketTransport:
                 max_queue=MAX_QUEUE,
                 ssl=_ssl_context(url, verify),
                 logger=ws_log,
+                create_connection=_routed_connection(),
             )
         except BaseException as exc:
             sock.close()  # no-op if websockets already owns and closed it
@@ -290,11 +369,59 @@ class WebSocketTransport:
             raise self._map_closed(exc) from None
 
     async def recv(self) -> bytes | str:
-        """The next frame; ``ConnectionLostError`` with the close code and reason once closed."""
+        """The next message; ``ConnectionLostError`` with the close code and reason once closed."""
+        while not self._inbox:
+            if self._lost:
+                raise self._lost_error()
+            self._wakeup = asyncio.get_running_loop().create_future()
+            await self._wakeup
+        return self._inbox.popleft()
+
+    async def serve(self, handler: Sink) -> NoReturn:
+        """Call ``handler(message)`` for every message, in order, as it arrives, until the socket closes.
+
+        Messages already received are handed over first. Always raises: ``ConnectionLostError`` once the
+        socket is closed, or whatever ``handler`` raised (the socket is then aborted).
+        """
         try:
-            return await self._ws.recv()
-        except Exception as exc:
-            raise self._map_closed(exc) from None
+            while self._inbox:
+                handler(self._inbox.popleft())
+        except BaseException:
+            self.abort()
+            raise
+        self._handler = handler
+        while not self._lost:
+            self._wakeup = asyncio.get_running_loop().create_future()
+            await self._wakeup
+        if self._failure is not None:
+            raise self._failure
+        raise self._lost_error()
+
+    def _deliver(self, message: Message) -> None:
+        """Called by the connection in ``data_received`` for each whole message."""
+        handler = self._handler
+        if handler is None:
+            self._inbox.append(message)
+            self._wake()
+            return
+        if self._failure is not None:
+            return
+        try:
+            handler(message)
+        except BaseException as exc:  # end the session with it; data_received must not raise
+            self._failure = exc
+            self.abort()
+
+    def _on_lost(self) -> None:
+        self._lost = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    def _lost_error(self) -> ConnectionLostError:
+        return _closed_error(self._ws.protocol.close_exc, self.display_url)
 
     def _map_closed(self, exc: Exception) -> Exception:
         # Imported on the failure path only: a per-frame import through websockets' lazy module
