@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +115,8 @@ class ConfigFile:
         return cls(Path(override) if override else config_dir(env) / "config.toml")
 
     def _load(self) -> None:
+        import tomllib  # only when a config file exists
+
         try:
             data = tomllib.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:

@@ -418,5 +418,6 @@ async def test_map_and_date_need_bare(endpoint: str, key: str) -> None:
             # A Map degrades to a plain object: JSON has no Map.
             assert await c.counter.get_or_create(key).describeArgs(JsMap({"a": 1})) == ['object:{"a":1}']
     async with Client(endpoint, encoding="bare", env={}) as c:
-        described = await c.counter.get_or_create(key).describeArgs(JsMap({"a": 1}), datetime.fromtimestamp(1_700_000_000, UTC))
+        when = datetime.fromtimestamp(1_700_000_000, UTC)
+        described = await c.counter.get_or_create(key).describeArgs(JsMap({"a": 1}), when)
     assert described == ["map:a", "date:1700000000000"]

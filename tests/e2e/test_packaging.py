@@ -44,10 +44,13 @@ def test_installed_wheel_runs(dist: Path, tmp_path: Path) -> None:
         timeout=300,
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    run = [sys.executable, "-c", "import sys; from rivetctl.cli import console_main; sys.argv[0]='rivetctl'; console_main()"]
+    entry = "import sys; from rivetctl.cli import console_main; sys.argv[0]='rivetctl'; console_main()"
+    run = [sys.executable, "-c", entry]
     version = subprocess.run([*run, "--version"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert version.stdout.startswith("rivetctl 0.")
-    bash = subprocess.run([*run, "completions", "bash"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    bash = subprocess.run(
+        [*run, "completions", "bash"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert bash.returncode == 0 and "complete -F" in bash.stdout
     assert bash.stdout == (ROOT / "completions" / "rivetctl.bash").read_text()
     man = subprocess.run([*run, "man"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
@@ -62,6 +65,7 @@ def test_sdist_carries_docs_completions_and_man(tmp_path: Path) -> None:
         capture_output=True,
     )
     sdist = next(tmp_path.glob("rivetctl-*.tar.gz"))
-    names = tarfile.open(sdist).getnames()
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
     for wanted in ("README.md", "man/rivetctl.1", "completions/rivetctl.bash", "completions/_rivetctl"):
         assert any(n.endswith(wanted) for n in names), wanted

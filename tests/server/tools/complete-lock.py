@@ -30,7 +30,7 @@ lock_path = Path(__file__).resolve().parent.parent / "package-lock.json"
 lock = json.loads(lock_path.read_text())
 packages = lock["packages"]
 added = 0
-for location, meta in list(packages.items()):
+for meta in list(packages.values()):
     for name, spec in (meta.get("optionalDependencies") or {}).items():
         if f"node_modules/{name}" in packages:
             continue
