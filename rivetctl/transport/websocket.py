@@ -10,15 +10,13 @@ Messages name only the origin (scheme, host, port): the gateway URL may carry ``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
 import socket
 import ssl
 from collections import deque
-from collections.abc import Callable, Mapping
-from functools import cache
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote, urlsplit
 
@@ -28,10 +26,10 @@ from rivetctl.errors import (
     NetworkError,
     ProtocolError,
     RequestTimeoutError,
-    RivetctlError,
-    actor_error,
 )
 from rivetctl.transport.http import USER_AGENT
+from rivetctl.transport.ws_errors import closed_error, open_error, origin, os_reason
+from rivetctl.transport.ws_routing import Message, Sink, routed_connection
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -82,11 +80,6 @@ def subprotocols(encoding: str, params: Any) -> list[str]:
     return offered
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-
-
 def _ssl_context(url: str, verify: bool | str) -> ssl.SSLContext | None:
     if not url.startswith("wss:"):
         return None
@@ -98,44 +91,6 @@ def _ssl_context(url: str, verify: bool | str) -> ssl.SSLContext | None:
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
     return ssl.create_default_context(cafile=verify)
-
-
-def _closed_error(exc: BaseException, display_url: str) -> ConnectionLostError:
-    """A ``ConnectionLostError`` with the close code and reason the server sent (1006 if none)."""
-    rcvd = getattr(exc, "rcvd", None)
-    sent = getattr(exc, "sent", None)
-    frame = rcvd or sent
-    code = int(frame.code) if frame is not None else 1006
-    reason = frame.reason if frame is not None else ""
-    where = _origin(display_url)
-    if rcvd is None and sent is None:
-        text = f"connection to {where} lost (code 1006: no close frame)"
-    elif rcvd is not None:
-        text = f"connection closed by {where} (code {code}" + (f", reason {reason!r})" if reason else ")")
-    else:
-        text = f"connection to {where} closed (code {code}" + (f", reason {reason!r})" if reason else ")")
-    return ConnectionLostError(text, code=code, reason=reason)
-
-
-def _rejected_upgrade(exc: Any, display_url: str, encoding: str) -> RivetctlError:
-    """Map a non-101 answer to the upgrade: a RivetKit error body becomes an ``ActorError``."""
-    response = exc.response
-    status = int(response.status_code)
-    body = bytes(response.body or b"")
-    ctype = response.headers.get("content-type")
-    ray = response.headers.get("x-rivet-ray-id")
-    try:
-        from rivetctl.protocol import encoding as codec
-
-        err = codec.decode_http_error(body, ctype, encoding)  # type: ignore[arg-type]
-    except Exception:
-        return NetworkError(
-            f"{_origin(display_url)} refused the WebSocket upgrade with HTTP {status}"
-            + (" (is the endpoint a RivetKit engine?)" if status < 500 else "")
-        )
-    return actor_error(
-        err.group, err.code, err.message, metadata=err.metadata, actor=err.actor, ray_id=ray, status=status
-    )
 
 
 async def _tcp_connect(host: str, port: int) -> socket.socket:
@@ -157,101 +112,6 @@ async def _tcp_connect(host: str, port: int) -> socket.socket:
             raise
         return sock
     raise last
-
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running?)"
-    return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _open_error(exc: BaseException, shown: str, encoding: str) -> BaseException:
-    """Map a failure of the WebSocket handshake (after TCP connected) to a rivetctl error."""
-    from websockets import exceptions as wsx
-
-    where = _origin(shown)
-    if isinstance(exc, TimeoutError):
-        return RequestTimeoutError(
-            f"timed out waiting for {where} to accept the WebSocket (the gateway answers once the actor is ready)"
-        )
-    if isinstance(exc, wsx.InvalidStatus):
-        return _rejected_upgrade(exc, shown, encoding)
-    if isinstance(exc, wsx.NegotiationError):
-        return ProtocolError(f"{where} did not accept the RivetKit subprotocol: {exc}")
-    if isinstance(exc, wsx.InvalidHandshake):
-        # A truncated or garbled answer: a failed attempt, retried like a refused connection.
-        return NetworkError(f"WebSocket handshake with {where} failed: {exc}")
-    if isinstance(exc, wsx.ConnectionClosed):
-        return _closed_error(exc, shown)
-    if isinstance(exc, OSError):
-        return NetworkError(f"WebSocket handshake with {where} failed: {_os_reason(exc)}")
-    if isinstance(exc, ValueError):  # e.g. a redirect, which rivetctl never follows
-        return ProtocolError(f"{where} did not answer the WebSocket upgrade as a RivetKit engine: {exc}")
-    return exc
-
-
-Message = bytes | str
-Sink = Callable[[Message], None]
-
-
-@cache
-def _routed_connection() -> type[ClientConnection]:
-    """A websockets ``ClientConnection`` that hands each whole data message to ``sink`` as it is parsed.
-
-    websockets' own ``recv()`` queues messages and wakes a reader task for each; here the message goes
-    straight from ``data_received`` to the consumer, in arrival order, with no task switch. Control frames
-    (ping, pong, close) are left to websockets.
-    """
-    from websockets.asyncio.client import ClientConnection
-    from websockets.frames import Opcode
-
-    data_opcodes = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
-    text_opcode, cont_opcode = Opcode.TEXT, Opcode.CONT
-
-    class RoutedConnection(ClientConnection):
-        sink: Sink | None = None
-        on_lost: Callable[[], None] | None = None
-        lost = False
-        _parts: list[bytes] | None = None
-        _parts_text = False
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.pending: list[Message] = []
-
-        def process_event(self, event: Any) -> None:
-            if self.response is None or event.opcode not in data_opcodes:
-                super().process_event(event)  # the handshake response, pings, pongs, close
-                return
-            data = event.data
-            if event.opcode is cont_opcode:
-                if self._parts is None:
-                    return  # websockets' protocol refuses an unexpected continuation before it gets here
-                self._parts.append(bytes(data))
-                if not event.fin:
-                    return
-                data, text, self._parts = b"".join(self._parts), self._parts_text, None
-            elif not event.fin:
-                self._parts, self._parts_text = [bytes(data)], event.opcode is text_opcode
-                return
-            else:
-                text = event.opcode is text_opcode
-            message: Message = data if type(data) is bytes else bytes(data)
-            if text:
-                with contextlib.suppress(UnicodeDecodeError):  # the JSON decoder reports it as a protocol error
-                    message = message.decode()  # type: ignore[union-attr]
-            if self.sink is None:  # before the transport object takes over: keep for it
-                self.pending.append(message)
-            else:
-                self.sink(message)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            super().connection_lost(exc)
-            self.lost = True
-            if self.on_lost is not None:
-                self.on_lost()
-
-    return RoutedConnection
 
 
 class WebSocketTransport:
@@ -320,8 +180,8 @@ class WebSocketTransport:
         from websockets.asyncio.client import connect
         from websockets.typing import Subprotocol
 
-        shown = display_url or _origin(url)
-        where = _origin(shown)
+        shown = display_url or origin(url)
+        where = origin(shown)
         offered = [Subprotocol(p) for p in subprotocols(encoding, params)]
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -333,7 +193,7 @@ class WebSocketTransport:
         except TimeoutError:
             raise RequestTimeoutError(f"timed out connecting to {where}") from None
         except OSError as exc:
-            raise NetworkError(f"cannot connect to {where}: {_os_reason(exc)}") from None
+            raise NetworkError(f"cannot connect to {where}: {os_reason(exc)}") from None
         try:
             ws = await connect(
                 url,
@@ -351,11 +211,11 @@ class WebSocketTransport:
                 max_queue=MAX_QUEUE,
                 ssl=_ssl_context(url, verify),
                 logger=ws_log,
-                create_connection=_routed_connection(),
+                create_connection=routed_connection(),
             )
         except BaseException as exc:
             sock.close()  # no-op if websockets already owns and closed it
-            raise _open_error(exc, shown, encoding) from None
+            raise open_error(exc, shown, encoding) from None
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close()
             raise ProtocolError(f"{where} answered subprotocol {ws.subprotocol!r}, not {SUBPROTOCOL!r}")
@@ -421,14 +281,14 @@ class WebSocketTransport:
             self._wakeup.set_result(None)
 
     def _lost_error(self) -> ConnectionLostError:
-        return _closed_error(self._ws.protocol.close_exc, self.display_url)
+        return closed_error(self._ws.protocol.close_exc, self.display_url)
 
     def _map_closed(self, exc: Exception) -> Exception:
         # Imported on the failure path only: a per-frame import through websockets' lazy module
         # attributes cost ~3 µs on every send and receive.
         from websockets.exceptions import ConnectionClosed
 
-        return _closed_error(exc, self.display_url) if isinstance(exc, ConnectionClosed) else exc
+        return closed_error(exc, self.display_url) if isinstance(exc, ConnectionClosed) else exc
 
     @property
     def close_code(self) -> int | None:

@@ -1,0 +1,74 @@
+"""Message delivery for a websockets client connection: each whole message handed on as it is parsed."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+Message = bytes | str
+Sink = Callable[[Message], None]
+
+
+@cache
+def routed_connection() -> type[ClientConnection]:
+    """A websockets ``ClientConnection`` that hands each whole data message to ``sink`` as it is parsed.
+
+    websockets' own ``recv()`` queues messages and wakes a reader task for each; here the message goes
+    straight from ``data_received`` to the consumer, in arrival order, with no task switch. Control frames
+    (ping, pong, close) are left to websockets.
+    """
+    from websockets.asyncio.client import ClientConnection
+    from websockets.frames import Opcode
+
+    data_opcodes = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+    text_opcode, cont_opcode = Opcode.TEXT, Opcode.CONT
+
+    class RoutedConnection(ClientConnection):
+        sink: Sink | None = None
+        on_lost: Callable[[], None] | None = None
+        lost = False
+        _parts: list[bytes] | None = None
+        _parts_text = False
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.pending: list[Message] = []
+
+        def process_event(self, event: Any) -> None:
+            if self.response is None or event.opcode not in data_opcodes:
+                super().process_event(event)  # the handshake response, pings, pongs, close
+                return
+            data = event.data
+            if event.opcode is cont_opcode:
+                if self._parts is None:
+                    return  # websockets' protocol refuses an unexpected continuation before it gets here
+                self._parts.append(bytes(data))
+                if not event.fin:
+                    return
+                data, text, self._parts = b"".join(self._parts), self._parts_text, None
+            elif not event.fin:
+                self._parts, self._parts_text = [bytes(data)], event.opcode is text_opcode
+                return
+            else:
+                text = event.opcode is text_opcode
+            message: Message = data if type(data) is bytes else bytes(data)
+            if text:
+                with contextlib.suppress(UnicodeDecodeError):  # the JSON decoder reports it as a protocol error
+                    message = message.decode()  # type: ignore[union-attr]
+            if self.sink is None:  # before the transport object takes over: keep for it
+                self.pending.append(message)
+            else:
+                self.sink(message)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            self.lost = True
+            if self.on_lost is not None:
+                self.on_lost()
+
+    return RoutedConnection
