@@ -39,7 +39,11 @@ def request_head(method: str, target: str, host: str, headers: dict[str, str], l
         lines.append(f"{name}: {value}")
     if length is not None:
         lines.append(f"content-length: {length}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    try:
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise ConfigError(f"cannot send {bad!r} in an HTTP header: header values are Latin-1 text") from None
 
 
 async def read_response(reader: asyncio.StreamReader, method: str, max_body: int) -> Response:

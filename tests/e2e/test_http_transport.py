@@ -233,7 +233,7 @@ async def test_chunked_body_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(
     ("headers", "path"),
-    [({"x-a": "1\r\nx-injected: 1"}, "/ok"), ({"bad name": "1"}, "/ok"), ({}, "/a b")],
+    [({"x-a": "1\r\nx-injected: 1"}, "/ok"), ({"bad name": "1"}, "/ok"), ({}, "/a b"), ({"x-a": "snow☃"}, "/ok")],
 )
 async def test_header_and_path_injection_is_refused_before_sending(headers: dict[str, str], path: str) -> None:
     async with peer(echo) as p:
