@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 SUBPROTOCOL = "rivet"
 MAX_FRAME = 4 * 1024 * 1024
 """Incoming frame limit: the server caps action outputs at 1 MiB, and JSON or BARE add an envelope."""
-MAX_QUEUE = 64
-"""Received frames buffered before reading pauses (flow control); event bursts run faster with more."""
 PING_INTERVAL = 20.0
 """Keepalive pings detect a dead TCP path; the engine answers pings (it never sends its own)."""
 PING_TIMEOUT = 20.0
@@ -208,7 +206,6 @@ class WebSocketTransport:
                 ping_timeout=cls.ping_timeout,
                 close_timeout=CLOSE_TIMEOUT,
                 max_size=MAX_FRAME,
-                max_queue=MAX_QUEUE,
                 ssl=_ssl_context(url, verify),
                 logger=ws_log,
                 create_connection=routed_connection(),
