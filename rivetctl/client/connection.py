@@ -189,8 +189,7 @@ class ActorConnection(ActionMethods):
         self._start()
         self._check_usable()
         limit = self._handle._client.options.timeout if timeout is _UNSET else timeout
-        live = self._session is not None
-        return await self._outbox.call(name, list(args), encoding=self._encoding, live=live, timeout=limit)
+        return await self._outbox.call(name, list(args), encoding=self._encoding, timeout=limit)
 
     def _check_usable(self) -> None:
         if self._status == "disposed":

@@ -60,8 +60,8 @@ class Outbox:
         """Actions written to a socket and not yet answered."""
         return sum(1 for a in self._actions.values() if a.sent and not a.future.done())
 
-    async def call(self, name: str, args: list[Any], *, encoding: Encoding, live: bool, timeout: float | None) -> Any:
-        """Queue action ``name``, wake the writer if a session is ``live``, and wait for the answer.
+    async def call(self, name: str, args: list[Any], *, encoding: Encoding, timeout: float | None) -> Any:
+        """Queue action ``name`` for the writer (it sends once a session is live), and wait for the answer.
 
         On a live session with nothing queued ahead of it, the frame is written at once by the caller (no
         hop through the writer task; the order of frames is the order of calls either way). An action that
@@ -85,13 +85,12 @@ class Outbox:
             self._add_deadline(loop, loop.time() + timeout, action_id, timeout)
         try:
             transport = self._transport
-            if live and transport is not None and not self._queue and transport.writable:
+            if transport is not None and not self._queue and transport.writable:
                 act.sent = True
                 await self._send(transport, frame)
             else:
                 self._queue.append(act)
-                if live:
-                    self._wakeup.set()
+                self._wakeup.set()
             return await future
         finally:
             self._actions.pop(action_id, None)
