@@ -6,12 +6,12 @@ import asyncio
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from rivetctl.errors import NetworkError, PayloadTooLargeError, ProtocolError, RequestTimeoutError
 from rivetctl.transport.http1 import BodyTooLarge, PeerClosed, read_response, request_head
+from rivetctl.transport.http1 import HttpResponse as HttpResponse  # the transport's answer type
 
 if TYPE_CHECKING:
     import ssl
@@ -28,17 +28,6 @@ MAX_IDLE = 64
 USER_AGENT = "rivetctl"
 
 Origin = tuple[str, str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("content-type")
 
 
 class Tracer(Protocol):
@@ -133,14 +122,15 @@ class HttpTransport:
         if self._slots is None:
             self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         async with self._slots:
-            resp = await self._exchange(origin, method, head + body, limit, shown)
-        result = HttpResponse(resp.status, resp.headers, resp.body)
+            result = await self._exchange(origin, method, head + body, limit, shown)
         if self.tracer is not None:
             self.tracer.http_response(shown, result, time.perf_counter() - started)
         refuse_redirect(result, shown)
         return result
 
-    async def _exchange(self, origin: Origin, method: str, data: bytes, limit: float | None, shown: str) -> Any:
+    async def _exchange(
+        self, origin: Origin, method: str, data: bytes, limit: float | None, shown: str
+    ) -> HttpResponse:
         for attempt in (0, 1):
             conn = self._checkout(origin)
             reused = conn is not None
@@ -154,8 +144,7 @@ class HttpTransport:
                         await conn.writer.drain()
                     except (ConnectionResetError, BrokenPipeError):
                         raise PeerClosed from None
-                    resp = await read_response(conn.reader, method, MAX_RESPONSE_BYTES)
-                keep = resp.keep_alive
+                    resp, keep = await read_response(conn.reader, method, MAX_RESPONSE_BYTES)
                 return resp
             except TimeoutError:
                 raise RequestTimeoutError(f"{_origin(shown)} did not finish answering within {limit:g} s") from None

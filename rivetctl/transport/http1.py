@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rivetctl.errors import ConfigError, NetworkError, ProtocolError
@@ -20,12 +21,15 @@ class BodyTooLarge(Exception):
     """The response body is over the caller's cap."""
 
 
-@dataclass(slots=True)
-class Response:
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
-    keep_alive: bool
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
 
 
 def request_head(method: str, target: str, host: str, headers: dict[str, str], length: int | None) -> bytes:
@@ -46,8 +50,9 @@ def request_head(method: str, target: str, host: str, headers: dict[str, str], l
         raise ConfigError(f"cannot send {bad!r} in an HTTP header: header values are Latin-1 text") from None
 
 
-async def read_response(reader: asyncio.StreamReader, method: str, max_body: int) -> Response:
-    """Read one whole response; ``PeerClosed`` if the connection ended before it started."""
+async def read_response(reader: asyncio.StreamReader, method: str, max_body: int) -> tuple[HttpResponse, bool]:
+    """Read one whole response and whether the connection may carry another; ``PeerClosed`` if the connection
+    ended before the response started."""
     while True:
         first = await _line(reader, first=True)
         status, version = _status_line(first)
@@ -58,7 +63,7 @@ async def read_response(reader: asyncio.StreamReader, method: str, max_body: int
     connection = headers.get("connection", "").lower()
     keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
     if method == "HEAD" or status in _NO_BODY_STATUSES or 100 <= status < 200:
-        return Response(status, headers, b"", keep_alive)
+        return HttpResponse(status, headers, b""), keep_alive
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = await _chunked(reader, max_body)
     elif "content-length" in headers:
@@ -69,7 +74,7 @@ async def read_response(reader: asyncio.StreamReader, method: str, max_body: int
     else:
         body = await _until_close(reader, max_body)
         keep_alive = False
-    return Response(status, headers, body, keep_alive)
+    return HttpResponse(status, headers, body), keep_alive
 
 
 async def _line(reader: asyncio.StreamReader, *, first: bool = False) -> bytes:
