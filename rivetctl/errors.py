@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 class RivetctlError(Exception):
@@ -190,6 +190,37 @@ _BY_CODE: dict[str, type[ActorError]] = {
 
 _AUTH_CODES = frozenset({"unauthorized", "forbidden", "unauthenticated", "invalid_token"})
 """Codes that mean "credentials refused" in any group (actors often throw ``UserError`` with these)."""
+
+
+class ErrorFields(Protocol):
+    """What every decoded RivetKit error carries (an ``Error`` frame, an HTTP error body)."""
+
+    @property
+    def group(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def metadata(self) -> Any: ...
+    @property
+    def actor(self) -> ActorRef | None: ...
+
+
+def actor_error_from(
+    err: ErrorFields, *, ray_id: str | None = None, status: int | None = None, action_id: int | None = None
+) -> ActorError:
+    """``actor_error`` for a decoded RivetKit error message."""
+    return actor_error(
+        err.group,
+        err.code,
+        err.message,
+        metadata=err.metadata,
+        actor=err.actor,
+        ray_id=ray_id,
+        status=status,
+        action_id=action_id,
+    )
 
 
 def actor_error(

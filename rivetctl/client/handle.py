@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from rivetctl.client.actions import ActionMethods
 from rivetctl.client.options import redact_url
-from rivetctl.errors import PayloadTooLargeError, ProtocolError, actor_error
+from rivetctl.errors import PayloadTooLargeError, ProtocolError, actor_error, actor_error_from
 from rivetctl.protocol import encoding as codec
 from rivetctl.protocol.messages import HttpActionRequest, HttpQueueSendRequest
 from rivetctl.protocol.query import (
@@ -143,15 +143,7 @@ class ActorHandle(ActionMethods):
             return ProtocolError(
                 f"server answered HTTP {resp.status} with {ctype} ({snippet!r}) instead of a RivetKit error"
             )
-        return actor_error(
-            err.group,
-            err.code,
-            err.message,
-            metadata=err.metadata,
-            actor=err.actor,
-            ray_id=resp.headers.get("x-rivet-ray-id"),
-            status=resp.status,
-        )
+        return actor_error_from(err, ray_id=resp.headers.get("x-rivet-ray-id"), status=resp.status)
 
     async def resolve(self) -> str:
         """The actor id: looked up (``get``), created if needed (``get_or_create``), or known (by id)."""

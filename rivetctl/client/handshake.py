@@ -17,6 +17,7 @@ from rivetctl.errors import (
     RivetctlError,
     UnsupportedError,
     actor_error,
+    actor_error_from,
 )
 from rivetctl.protocol import backoff as policy
 from rivetctl.protocol.encoding import Encoding
@@ -108,15 +109,7 @@ async def _opening_rejected(transport: WebSocketTransport, message: Error) -> Ac
 
 def frame_error(message: Error, ray_id: str | None) -> ActorError:
     """The ``ActorError`` an ``Error`` frame stands for."""
-    return actor_error(
-        message.group,
-        message.code,
-        message.message,
-        metadata=message.metadata,
-        actor=message.actor,
-        ray_id=ray_id,
-        action_id=message.action_id,
-    )
+    return actor_error_from(message, ray_id=ray_id, action_id=message.action_id)
 
 
 def _coded_close(exc: ConnectionLostError) -> RivetctlError:

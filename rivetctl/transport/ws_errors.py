@@ -14,7 +14,7 @@ from rivetctl.errors import (
     ProtocolError,
     RequestTimeoutError,
     RivetctlError,
-    actor_error,
+    actor_error_from,
 )
 
 
@@ -56,9 +56,7 @@ def rejected_upgrade(exc: Any, display_url: str, encoding: str) -> RivetctlError
             f"{origin(display_url)} refused the WebSocket upgrade with HTTP {status}"
             + (" (is the endpoint a RivetKit engine?)" if status < 500 else "")
         )
-    return actor_error(
-        err.group, err.code, err.message, metadata=err.metadata, actor=err.actor, ray_id=ray, status=status
-    )
+    return actor_error_from(err, ray_id=ray, status=status)
 
 
 def os_reason(exc: OSError) -> str:
