@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rivetctl.client import Client
+from rivetctl.client.connection import ActorConnection
 from rivetctl.errors import ProtocolError, RivetctlError
 from tests.hostile_ws import HostileWsPeer, SilentTcp
 
@@ -88,29 +89,28 @@ async def test_stray_and_duplicate_responses_are_ignored() -> None:
         assert got and got[0] == (1,)
 
 
+async def _open_fails_within(client: Client, seconds: float) -> ActorConnection:
+    """Connect, expect ``wait_open(4)`` to fail, dispose; the whole in under ``seconds``."""
+    conn = client.counter.get_for_id(ACTOR_ID).connect()
+    started = time.monotonic()
+    try:
+        with pytest.raises(RivetctlError):
+            await conn.wait_open(timeout=4)
+    finally:
+        await conn.dispose()
+    assert time.monotonic() - started < seconds
+    return conn
+
+
 async def test_init_that_never_comes_is_a_bounded_failed_attempt() -> None:
     async with HostileWsPeer("never-init") as peer, _client(peer.endpoint) as client:
-        conn = client.counter.get_for_id(ACTOR_ID).connect()
-        started = time.monotonic()
-        try:
-            with pytest.raises(RivetctlError):
-                await conn.wait_open(timeout=4)
-        finally:
-            await conn.dispose()
-        assert time.monotonic() - started < 5
+        conn = await _open_fails_within(client, 5)
         assert conn.status == "disposed"
 
 
 async def test_tcp_that_never_answers_the_handshake() -> None:
     async with SilentTcp() as peer, _client(peer.endpoint) as client:
-        conn = client.counter.get_for_id(ACTOR_ID).connect()
-        started = time.monotonic()
-        try:
-            with pytest.raises(RivetctlError):
-                await conn.wait_open(timeout=4)
-        finally:
-            await conn.dispose()
-        assert time.monotonic() - started < 5
+        await _open_fails_within(client, 5)
         assert peer.accepted >= 1
 
 
