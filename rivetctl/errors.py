@@ -25,8 +25,7 @@ Secrets never reach an error message: messages are built from server answers and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class RivetctlError(Exception):
@@ -100,8 +99,7 @@ class UnknownActorNameError(RivetctlError):
         super().__init__(f"no actor named {name!r} in the registry{hint} (known: {listing})")
 
 
-@dataclass(frozen=True)
-class ActorRef:
+class ActorRef(NamedTuple):
     """Which actor an error came from, as the server reports it."""
 
     actor_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rivetctl.errors import ConfigError, NetworkError, ProtocolError
 
@@ -21,8 +21,7 @@ class BodyTooLarge(Exception):
     """The response body is over the caller's cap."""
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes

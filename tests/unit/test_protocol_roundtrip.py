@@ -147,8 +147,8 @@ def test_actor_generation_and_key_are_optional_in_json() -> None:
 @pytest.mark.parametrize(
     ("msg", "problem"),
     [
-        (ActionRequest(-1, "a"), "message id"),
-        (ActionRequest(2**64, "a"), "message id"),
+        (ActionRequest(-1, "a", []), "message id"),
+        (ActionRequest(2**64, "a", []), "message id"),
         (ActionRequest(0, "a", [{1: "x"}]), "non-string keys"),
         (HttpQueueSendRequest(1, timeout=-5), "timeout"),
     ],
@@ -164,7 +164,7 @@ def test_encoders_refuse_bad_caller_input_with_config_error(msg: Any, problem: s
 
 def test_bare_encoder_refuses_ids_beyond_u64() -> None:
     with pytest.raises(ConfigError):
-        codec.encode_to_server(ActionRequest(2**64, "a"), "bare")
+        codec.encode_to_server(ActionRequest(2**64, "a", []), "bare")
 
 
 def test_parse_encoding() -> None:
