@@ -213,7 +213,8 @@ class Outbox:
         if self._trace is not None:
             self._trace("send", frame)
         try:
-            await transport.send(frame)
+            if not transport.send_nowait(frame):
+                await transport.send(frame)
         except ConnectionLostError:
             return False  # closed while writing: the frame may have gone out, so it counts as sent
         except Exception:

@@ -33,6 +33,12 @@ def revive_json(tree: Any) -> Any:
     return _revive(tree, 0)
 
 
+def revive_parsed_json(tree: Any) -> Any:
+    """As :func:`revive_json`, for a tree fresh from ``json.loads`` that nothing else holds: it is revived in
+    place (containers without ``$`` tags are kept, not copied)."""
+    return _revive_owned(tree, 0)
+
+
 def revive_cbor(data: bytes) -> Any:
     """The value in one CBOR item (``ProtocolError`` for anything else); the pure reader words every error."""
     tree = cbor_read.decode_fast(data)
@@ -78,6 +84,31 @@ def _fast(node: Any, depth: int) -> Any:
     if node is _CBOR2_UNDEFINED:
         return UNDEFINED
     raise _Unsure  # NaN, simple values, and the tuples and frozendicts cbor2 makes of arrays and maps as keys
+
+
+def _revive_owned(node: Any, depth: int) -> Any:
+    # A tree from json.loads (exact dict, list, str, int, float, bool, None): containers are revived in place;
+    # depth limits and errors as _revive's (a scalar deeper than MAX_DEPTH counts too).
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+    kind = type(node)
+    if kind is dict:
+        if node and depth >= MAX_DEPTH:
+            raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+        for key, item in node.items():
+            if type(item) is dict or type(item) is list:
+                node[key] = _revive_owned(item, depth + 1)
+        return node
+    if kind is list:
+        if len(node) == 2 and type(node[0]) is str and node[0].startswith("$"):
+            return _revive_pair(node[0], node[1], depth, _revive_owned)
+        if node and depth >= MAX_DEPTH:
+            raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+        for index, item in enumerate(node):
+            if type(item) is dict or type(item) is list:
+                node[index] = _revive_owned(item, depth + 1)
+        return node
+    return node
 
 
 def _revive(node: Any, depth: int) -> Any:

@@ -28,10 +28,10 @@ from rivetctl.protocol.messages import (
     ToClient,
     ToServer,
 )
+from rivetctl.protocol.revive import revive_parsed_json
 from rivetctl.protocol.values import (
     dumps_cbor,
     dumps_cbor_canonical,
-    from_json_compat,
     loads_cbor,
     sort_keys,
     to_json_compat,
@@ -67,7 +67,7 @@ def load(data: bytes | str, enc: TreeEncoding) -> Any:
             parsed = json.loads(data)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(f"not valid JSON: {str(exc)[:80]}") from None
-        return from_json_compat(parsed)
+        return revive_parsed_json(parsed)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ProtocolError("CBOR: expected binary data, got text")
     return loads_cbor(bytes(data))

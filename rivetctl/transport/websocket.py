@@ -218,6 +218,14 @@ class WebSocketTransport:
             raise ProtocolError(f"{where} answered subprotocol {ws.subprotocol!r}, not {SUBPROTOCOL!r}")
         return cls(ws, text=text, display_url=shown)
 
+    def send_nowait(self, data: bytes) -> bool:
+        """Write one frame at once if the socket takes it without waiting; False (nothing written) when the
+        caller must ``await send(data)`` instead: the socket is closing, or its write buffer is full."""
+        try:
+            return self._ws.send_now(data, self._text)  # type: ignore[attr-defined,no-any-return]
+        except Exception as exc:
+            raise self._map_closed(exc) from None
+
     async def send(self, data: bytes) -> None:
         """Send one frame (a text frame for JSON: ``data`` is UTF-8)."""
         try:

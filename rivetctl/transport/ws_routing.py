@@ -24,9 +24,11 @@ def routed_connection() -> type[ClientConnection]:
     """
     from websockets.asyncio.client import ClientConnection
     from websockets.frames import Opcode
+    from websockets.protocol import State
 
     data_opcodes = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
     text_opcode, cont_opcode = Opcode.TEXT, Opcode.CONT
+    open_state = State.OPEN
 
     class RoutedConnection(ClientConnection):
         sink: Sink | None = None
@@ -64,6 +66,24 @@ def routed_connection() -> type[ClientConnection]:
                 self.pending.append(message)
             else:
                 self.sink(message)
+
+        def send_now(self, data: bytes, text: bool) -> bool:
+            """Write one whole data frame without suspending, when websockets' ``send()`` would not suspend
+            either: the connection is open, no fragmented send is under way, and flow control has not paused
+            writing. False otherwise (nothing written): the caller awaits ``send()``."""
+            if (
+                self.protocol.state is not open_state
+                or self.send_in_progress is not None
+                or self.paused
+                or self.transport.is_closing()
+            ):
+                return False
+            if text:
+                self.protocol.send_text(data)
+            else:
+                self.protocol.send_binary(data)
+            self.send_data()
+            return True
 
         def connection_lost(self, exc: Exception | None) -> None:
             super().connection_lost(exc)

@@ -4,6 +4,7 @@ one-line ``ProtocolError``, and the writer keeps cbor-x's layout and the nesting
 from __future__ import annotations
 
 import enum
+import json
 import struct
 from datetime import UTC, datetime
 from typing import Any
@@ -243,3 +244,48 @@ def test_lone_small_values_read_directly_match_the_full_reader(value: object, wi
             data = bytes([major | {1: 0x18, 2: 0x19, 4: 0x1A}[width]]) + magnitude.to_bytes(width, "big")
     assert loads_cbor(data) == revive.revive_cbor(data)
     assert type(loads_cbor(data)) is type(revive.revive_cbor(data))
+
+
+# --- JSON trees: revived in place, exactly as the copying reviver does ----------------------------------------
+
+_json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+    | st.sampled_from(["$BigInt", "$Set", "$Undefined", "$Uint8Array", "$$x", "$Map", "-12", "AAE=", "!"])
+)
+_json_trees = st.recursive(
+    _json_leaves,
+    lambda children: st.lists(children, max_size=4)
+    | st.tuples(st.sampled_from(["$BigInt", "$Set", "$Undefined", "$Uint8Array", "$$x", "$Date"]), children).map(list)
+    | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    tree = leaf
+    for i in range(depth):
+        tree = [tree] if i % 2 else {"k": tree}
+    return tree
+
+
+@GARBAGE
+@given(_json_trees)
+def test_json_tree_revived_in_place_gives_what_the_copying_reviver_gives(tree: Any) -> None:
+    text = json.dumps(tree)
+    assert _outcome(lambda t: revive.revive_parsed_json(json.loads(t)), text) == _outcome(
+        lambda t: revive.revive_json(json.loads(t)), text
+    )
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
+@pytest.mark.parametrize("leaf", [1, [], {}, ["$BigInt", "5"], [["$BigInt", "5"]]])
+def test_json_tree_revived_in_place_keeps_the_nesting_limit(depth: int, leaf: Any) -> None:
+    text = json.dumps(_nested(depth, leaf))
+    in_place = _outcome(lambda t: revive.revive_parsed_json(json.loads(t)), text)
+    assert in_place == _outcome(lambda t: revive.revive_json(json.loads(t)), text)
+    deepest = depth + 1 if leaf == [["$BigInt", "5"]] else depth  # a tagged pair's payload is not a level
+    assert in_place[0] == ("error" if deepest > MAX_DEPTH else "value")
