@@ -112,11 +112,12 @@ class BareReader:
             raise ProtocolError(f"BARE: {self.remaining} unexpected trailing byte(s)")
 
     def _take(self, size: int) -> bytes:
-        if size > self.remaining:
-            raise ProtocolError(f"BARE: need {size} byte(s) at offset {self._pos}, only {self.remaining} left")
-        chunk = self._data[self._pos : self._pos + size]
-        self._pos += size
-        return chunk
+        pos = self._pos
+        end = pos + size
+        if end > len(self._data):
+            raise ProtocolError(f"BARE: need {size} byte(s) at offset {pos}, only {self.remaining} left")
+        self._pos = end
+        return self._data[pos:end]
 
     def uint(self) -> int:
         """Canonical unsigned LEB128 varint of at most 10 bytes (a u64)."""
@@ -141,7 +142,11 @@ class BareReader:
 
     def u8(self) -> int:
         """One byte."""
-        return self._take(1)[0]
+        pos = self._pos
+        if pos >= len(self._data):
+            raise ProtocolError(f"BARE: need 1 byte(s) at offset {pos}, only 0 left")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self) -> int:
         """Two bytes, little-endian."""

@@ -147,31 +147,31 @@ def write_to_client(msg: ToClient) -> bytes:
 
 def read_to_client(data: bytes | str) -> ToClient:
     """``ToClient`` at versions 1–4."""
+    return _read(data, _to_client)
 
-    def body(reader: BareReader, version: int) -> ToClient:
-        tag = reader.u8()
-        if tag == 0:
-            init = Init(reader.str(), reader.str())
-            if version == 1:
-                reader.str()  # connectionToken, dropped in v2
-            return init
-        if tag == 1:
-            group, code, message = reader.str(), reader.str(), reader.str()
-            metadata = _read_metadata(reader)
-            action_id = reader.optional(reader.uint)
-            actor = reader.optional(lambda: _read_actor(reader)) if version >= 4 else None
-            return Error(group, code, message, metadata, action_id, actor)
-        if tag == 2:
-            return ActionResponse(reader.uint(), loads_cbor(reader.data()))
-        if tag == 3:
-            name = reader.str()
-            args = loads_cbor(reader.data())
-            if not isinstance(args, list):
-                raise ProtocolError("BARE: Event args is not an array")
-            return Event(name, args)
-        raise ProtocolError(f"BARE: unknown ToClient union tag {tag}")
 
-    return _read(data, body)
+def _to_client(reader: BareReader, version: int) -> ToClient:
+    tag = reader.u8()
+    if tag == 0:
+        init = Init(reader.str(), reader.str())
+        if version == 1:
+            reader.str()  # connectionToken, dropped in v2
+        return init
+    if tag == 1:
+        group, code, message = reader.str(), reader.str(), reader.str()
+        metadata = _read_metadata(reader)
+        action_id = reader.optional(reader.uint)
+        actor = reader.optional(lambda: _read_actor(reader)) if version >= 4 else None
+        return Error(group, code, message, metadata, action_id, actor)
+    if tag == 2:
+        return ActionResponse(reader.uint(), loads_cbor(reader.data()))
+    if tag == 3:
+        name = reader.str()
+        args = loads_cbor(reader.data())
+        if not isinstance(args, list):
+            raise ProtocolError("BARE: Event args is not an array")
+        return Event(name, args)
+    raise ProtocolError(f"BARE: unknown ToClient union tag {tag}")
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
