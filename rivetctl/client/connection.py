@@ -234,9 +234,6 @@ class ActorConnection(ActionMethods):
         if self._session is not None:
             self._outbox.push(encode_to_server(SubscriptionRequest(name, subscribe), self._encoding))
 
-    def _emit(self, name: str, args: list[Any]) -> None:
-        self._listeners.emit(name, args)
-
     # -- lifecycle callbacks -----------------------------------------------------------------------
 
     def on_status(self, callback: Callable[[Status], Any]) -> Callable[[], None]:
@@ -443,7 +440,7 @@ class ActorConnection(ActionMethods):
         if isinstance(message, ActionResponse):
             self._outbox.resolve(message.id, message.output)
         elif isinstance(message, Event):
-            self._emit(message.name, list(message.args))
+            self._listeners.emit(message.name, message.args)
         elif isinstance(message, Error):
             if message.action_id is not None:
                 self._outbox.reject(message.action_id, frame_error(message, None))

@@ -8,7 +8,7 @@ CBOR) and in how a WebSocket CBOR frame from the server embeds values (the actor
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from rivetctl.errors import ActorRef, ConfigError, ProtocolError
 from rivetctl.protocol import cbor
@@ -42,10 +42,16 @@ Side = Literal["client", "server"]
 _U64_MAX = (1 << 64) - 1
 
 
+_JSON_WRITERS: Final = {
+    side: json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=side == "server")
+    for side in ("client", "server")
+}
+
+
 def dump(tree: Any, enc: TreeEncoding, side: Side) -> bytes:
     """Serialize a tree: JSON compact (sorted keys on the server side), CBOR in cbor-x or canonical layout."""
     if enc == "json":
-        text = json.dumps(tree, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=side == "server")
+        text = _JSON_WRITERS[side].encode(tree)
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -97,7 +103,7 @@ def _actor_tree(actor: ActorRef, generation: Any) -> dict[str, Any]:
 def to_server_tree(msg: ToServer, enc: TreeEncoding) -> dict[str, Any]:
     """``ActionRequest`` / ``SubscriptionRequest`` in the official client's field order."""
     if isinstance(msg, ActionRequest):
-        val = {"id": _id(msg.id, enc), "name": msg.name, "args": to_json_compat(list(msg.args))}
+        val = {"id": _id(msg.id, enc), "name": msg.name, "args": to_json_compat(msg.args)}
         return {"body": {"tag": "ActionRequest", "val": val}}
     if isinstance(msg, SubscriptionRequest):
         val = {"eventName": msg.event_name, "subscribe": bool(msg.subscribe)}
@@ -133,7 +139,7 @@ def to_client_tree(msg: ToClient, enc: TreeEncoding) -> dict[str, Any]:
 def http_request_tree(msg: HttpActionRequest | HttpQueueSendRequest) -> dict[str, Any]:
     """``{"args":[…]}`` or ``{"body":…[,"wait"][,"timeout"][,"name"]}`` (the official client's order)."""
     if isinstance(msg, HttpActionRequest):
-        return {"args": to_json_compat(list(msg.args))}
+        return {"args": to_json_compat(msg.args)}
     if isinstance(msg, HttpQueueSendRequest):
         tree: dict[str, Any] = {"body": to_json_compat(msg.body)}
         if msg.wait is not None:

@@ -171,15 +171,15 @@ async def test_listeners_on_once_off_and_callback_errors(conn: ActorConnection) 
     unsub_a = conn.on("ev", a)
     conn.once("ev", b)
     conn.on("ev", boom)
-    conn._emit("ev", [1, "x"])
+    conn._listeners.emit("ev", [1, "x"])
     await asyncio.sleep(0)
-    conn._emit("ev", [2])
+    conn._listeners.emit("ev", [2])
     await asyncio.sleep(0)
     assert got == [("a", (1, "x")), ("b", (1, "x")), ("a", (2,))]
     assert len(errors) == 2 and isinstance(errors[0].__cause__, KeyError)
     unsub_a()
     unsub_a()  # idempotent
-    conn._emit("ev", [3])
+    conn._listeners.emit("ev", [3])
     assert got[-1] == ("a", (2,))
     conn.off("ev")
     assert "ev" not in conn._listeners
@@ -209,12 +209,12 @@ async def test_status_callback_errors_never_break_anything(client: Client) -> No
 async def test_events_iterator_overflow_drops_oldest_and_counts(conn: ActorConnection) -> None:
     stream = conn.events("tick", maxsize=3)
     for i in range(10):
-        conn._emit("tick", [i])
+        conn._listeners.emit("tick", [i])
     assert (stream.buffered, stream.dropped) == (3, 7)
     first = await stream.__anext__()
     assert (first.name, first.args, first.dropped_before) == ("tick", [7], 7)
-    conn._emit("tick", [10])
-    conn._emit("tick", [11])  # buffer [8, 9, 10] is full: drops 8
+    conn._listeners.emit("tick", [10])
+    conn._listeners.emit("tick", [11])  # buffer [8, 9, 10] is full: drops 8
     nxt = await stream.__anext__()
     assert (nxt.args, nxt.dropped_before) == ([9], 1)
     assert stream.dropped == 8
@@ -235,7 +235,7 @@ async def test_events_iterator_waits_and_ends_on_dispose(conn: ActorConnection) 
         consumer = asyncio.create_task(anext(stream))
         await asyncio.sleep(0.01)
         assert not consumer.done()
-        conn._emit("b", [1])
+        conn._listeners.emit("b", [1])
         event = await asyncio.wait_for(consumer, 1)
         assert (event.name, event.args) == ("b", [1])
         waiting = asyncio.create_task(anext(stream))
