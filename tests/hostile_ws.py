@@ -69,6 +69,15 @@ async def json_text_garbage(ws: Any) -> None:
     await asyncio.sleep(30)
 
 
+async def slow_reader(ws: Any) -> None:
+    """Reads nothing for a while (the client's socket buffers fill up), then answers every action in order."""
+    await ws.send(_init())
+    await asyncio.sleep(1.5)
+    async for msg in _requests(ws):
+        if isinstance(msg, ActionRequest):
+            await ws.send(encode_to_client(ActionResponse(id=msg.id, output=msg.args), "bare"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "garbage-after-init": garbage_after_init,
     "unknown-tag": unknown_tag,
@@ -76,6 +85,7 @@ SCENARIOS: dict[str, Scenario] = {
     "huge-frame": huge_frame,
     "never-init": never_init,
     "json-text-garbage": json_text_garbage,
+    "slow-reader": slow_reader,
 }
 
 

@@ -1,4 +1,4 @@
-"""Message delivery for a websockets client connection: each whole message handed on as it is parsed."""
+"""A websockets client connection that hands each whole message on as it is parsed and writes frames at once."""
 
 from __future__ import annotations
 

@@ -123,3 +123,30 @@ async def test_action_in_flight_when_garbage_arrives_fails_cleanly() -> None:
         finally:
             await conn.dispose()
         assert peer.accepted == 1
+
+
+async def test_peer_that_stops_reading_gets_every_action_once_it_reads_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes are immediate while the socket takes them; once flow control pauses writing (a peer that does
+    not read), frames wait for the buffer to drain instead: nothing is lost, reordered or sent twice."""
+    from rivetctl.transport.websocket import WebSocketTransport
+
+    waited = {"n": 0}
+    send = WebSocketTransport.send
+
+    async def counting_send(self: WebSocketTransport, data: bytes) -> None:
+        waited["n"] += 1
+        await send(self, data)
+
+    monkeypatch.setattr(WebSocketTransport, "send", counting_send)
+    async with HostileWsPeer("slow-reader") as peer, _client(peer.endpoint) as client:
+        conn = client.counter.get_for_id(ACTOR_ID).connect()
+        try:
+            await conn.wait_open(timeout=5)
+            payloads = [f"{i:05d}" + "x" * 60_000 for i in range(300)]  # ~18 MB: more than the socket buffers
+            results = await asyncio.wait_for(asyncio.gather(*(conn.action("echo", p) for p in payloads)), 60)
+            assert results == [[p] for p in payloads]
+            assert waited["n"] > 0, "flow control never paused writing: the test did not fill the buffers"
+            assert waited["n"] < len(payloads), "no frame was written at once"
+            assert peer.accepted == 1
+        finally:
+            await conn.dispose()
