@@ -100,7 +100,7 @@ async def _huge(w: asyncio.StreamWriter) -> None:
 
 @scenario("truncated")
 async def _truncated(w: asyncio.StreamWriter) -> None:
-    w.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"output\":")
+    w.write(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"output":')
     await w.drain()
     w.close()
 

@@ -258,9 +258,13 @@ _json_leaves = (
 )
 _json_trees = st.recursive(
     _json_leaves,
-    lambda children: st.lists(children, max_size=4)
-    | st.tuples(st.sampled_from(["$BigInt", "$Set", "$Undefined", "$Uint8Array", "$$x", "$Date"]), children).map(list)
-    | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(st.sampled_from(["$BigInt", "$Set", "$Undefined", "$Uint8Array", "$$x", "$Date"]), children).map(
+            list
+        )
+        | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
