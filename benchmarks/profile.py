@@ -1,8 +1,9 @@
 """Profiles of rivetctl's client library and CLI under the benchmark workloads (evidence for fixes).
 
 ``benchmarks/profile`` starts a server with Nagle off on both tunnel ends (as ``bench.py``'s ``nodelay``
-mode), then records with py-spy (CPU samples, idle time excluded) the library driver and the raw driver
-for chosen workloads, a ``rivetctl call`` one-shot, and ``rivetctl watch`` under a burst; plus
+mode; ``--mode shipped`` for the server as shipped), then records with py-spy (CPU samples, idle time
+excluded) the library driver and the raw driver for chosen workloads, a ``rivetctl call`` one-shot, and
+``rivetctl watch`` under a burst; plus
 ``-X importtime`` trees of the CLI.  For each profile it writes the collapsed stacks
 (``results/profiles/NAME.txt``, readable by speedscope / flamegraph.pl) and a summary
 (``NAME.summary.txt``): samples by package of the leaf frame, and the top functions by self and by
@@ -196,13 +197,14 @@ def main() -> int:
     p.add_argument("--clients", default="lib,raw")
     p.add_argument("--rate", type=int, default=1000, help="py-spy samples per second")
     p.add_argument("--skip", default="", help="comma list of: drivers,oneshot,watch,imports")
+    p.add_argument("--mode", default="nodelay", choices=("nodelay", "shipped"), help="server mode (bench.py's)")
     args = p.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     ensure_pyspy()
     home = Path(tempfile.mkdtemp(prefix="rivetctl-profile-home-"))
     env = bench.cli_env(home)
     sizes = {"http_seq": 600, "http_conc": 2000, "ws_seq": 1500, "ws_pipe": 2048, "burst": 20000}
-    server = bench.BenchServer("nodelay")
+    server = bench.BenchServer(args.mode)
     server.start()
     report: list[str] = []
     try:
