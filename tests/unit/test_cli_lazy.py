@@ -149,3 +149,29 @@ def test_help_imports_neither_the_client_nor_asyncio() -> None:
 def test_a_command_imports_only_its_own_module() -> None:
     modules = _imported_after("ping", "--help")
     assert {m for m in modules if m.startswith("rivetctl.cli.commands.")} == {"rivetctl.cli.commands.misc"}
+
+
+def test_console_script_pauses_the_collector_and_a_command_body_resumes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up runs without the cyclic collector; a command's body (``run``) turns it back on, with what
+    start-up built frozen out of later collections. Called in-process: the collector is restored after."""
+    import gc
+
+    from rivetctl.cli import console_main
+    from rivetctl.cli.runner import resume_gc
+
+    monkeypatch.setattr(sys, "argv", ["rivetctl", "--version"])
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    try:
+        with pytest.raises(SystemExit):
+            console_main()
+        assert not gc.isenabled()
+        frozen = gc.get_freeze_count()
+        resume_gc()
+        assert gc.isenabled()
+        after = gc.get_freeze_count()
+        assert after > frozen
+        resume_gc()  # enabled already: nothing more is frozen
+        assert gc.get_freeze_count() == after
+    finally:
+        gc.unfreeze()
+        gc.enable()
