@@ -153,9 +153,7 @@ def canon(value: Any) -> Any:
         return ("set", frozenset(canon(v) for v in value))
     if isinstance(value, dict):
         return ("map", frozenset((canon(k), canon(v)) for k, v in value.items()))
-    if isinstance(value, ActorRef):
-        return ("actor", value.actor_id, value.generation, value.key)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a protocol message (NamedTuple)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a protocol message or ActorRef (NamedTuples)
         return (type(value).__name__, *(canon(getattr(value, name)) for name in value._fields))
     if isinstance(value, list | tuple):
         return ("array", tuple(canon(v) for v in value))
