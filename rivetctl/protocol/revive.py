@@ -90,11 +90,11 @@ def _revive_owned(node: Any, depth: int) -> Any:
     # A tree from json.loads (exact dict, list, str, int, float, bool, None): containers are revived in place;
     # depth limits and errors as _revive's (a scalar deeper than MAX_DEPTH counts too).
     if depth > MAX_DEPTH:
-        raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+        raise _too_deep()
     kind = type(node)
     if kind is dict:
         if node and depth >= MAX_DEPTH:
-            raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+            raise _too_deep()
         for key, item in node.items():
             if type(item) is dict or type(item) is list:
                 node[key] = _revive_owned(item, depth + 1)
@@ -103,7 +103,7 @@ def _revive_owned(node: Any, depth: int) -> Any:
         if len(node) == 2 and type(node[0]) is str and node[0].startswith("$"):
             return _revive_pair(node[0], node[1], depth, _revive_owned)
         if node and depth >= MAX_DEPTH:
-            raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+            raise _too_deep()
         for index, item in enumerate(node):
             if type(item) is dict or type(item) is list:
                 node[index] = _revive_owned(item, depth + 1)
@@ -114,7 +114,7 @@ def _revive_owned(node: Any, depth: int) -> Any:
 def _revive(node: Any, depth: int) -> Any:
     # A JSON tree, or the pure CBOR reader's (maps as Pairs, tags as Tag).
     if depth > MAX_DEPTH:
-        raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+        raise _too_deep()
     kind = type(node)
     if kind is str or kind is int or kind is float or kind is bool or node is None:
         return node
@@ -129,6 +129,10 @@ def _revive(node: Any, depth: int) -> Any:
     if isinstance(node, Tag):
         return _revive_tag(node.tag, node.item, depth, _revive)
     return node
+
+
+def _too_deep() -> ProtocolError:
+    return ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
 
 
 def _object_or_map(pairs: list[tuple[Any, Any]]) -> Any:
