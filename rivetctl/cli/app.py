@@ -24,16 +24,18 @@ Examples:
   rivetctl -e http://default:TOKEN@127.0.0.1:6420 actors counter
 """
 
-app = typer.Typer(
-    name="rivetctl",
-    cls=LazyGroup,
-    help=HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
+SETTINGS: dict[str, Any] = {
+    "name": "rivetctl",
+    "help": HELP,
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"], "max_content_width": 100},
+}
+"""How the root ``typer.Typer`` is made, besides its group class."""
+
+app = typer.Typer(cls=LazyGroup, **SETTINGS)
 
 
 class Streams:

@@ -34,7 +34,6 @@ def run(cli: CliContext, body: Callable[[Client], Awaitable[T]]) -> T:
 
     async def go() -> T:
         client = cli.client()
-        resume_gc()
         try:
             return await body(client)
         finally:
@@ -46,16 +45,6 @@ def run(cli: CliContext, body: Callable[[Client], Awaitable[T]]) -> T:
                 names_cache.save(cli.env, opts.endpoint, opts.namespace, client.fetched_names)
 
     return asyncio.run(go())
-
-
-def resume_gc() -> None:
-    """Resume the cyclic collector if start-up paused it (:func:`rivetctl.cli.console_main`); what start-up
-    built lives as long as the process, so it is frozen out of the collections to come."""
-    import gc
-
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 def handle_for(

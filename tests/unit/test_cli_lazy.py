@@ -1,92 +1,121 @@
-"""The root command builds its sub-commands on first use, and they are the commands typer would build from
-an app with every command registered: same names, order, parameters and help texts."""
+"""The root command builds its sub-commands on first use, through click's ``list_commands`` / ``get_command``
+hooks, and they are the commands typer would build from an app with every command registered: same names,
+order, parameters and help texts. The CLI uses typer's public API only, and never pauses the collector."""
 
 from __future__ import annotations
 
-import copy
 import inspect
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
-from typer._click import Context
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from rivetctl.cli.app import app, main, root
-from rivetctl.cli.commands import COMMANDS, LazyCommands, LazyGroup, register, registration
+from rivetctl.cli.app import SETTINGS, app, main, root
+from rivetctl.cli.commands import COMMANDS, LazyGroup, register
+
+PACKAGE = Path(__file__).resolve().parents[2] / "rivetctl"
 
 
 def _eager_root() -> Any:
     """The root command as typer builds it when every command is registered on the app itself."""
-    eager = copy.copy(app)
-    eager.info = copy.copy(app.info)
-    eager.info.cls = TyperGroup
-    eager.registered_commands = []
-    eager.registered_groups = []
+    eager = typer.Typer(**SETTINGS)
+    eager.callback()(root)
     register(eager)
     return typer.main.get_command(eager)
 
 
-def _walk(cmd: Any, ctx: Context, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Context]]:
+def _lazy_root() -> LazyGroup:
+    lazy = typer.main.get_command(app)
+    assert isinstance(lazy, LazyGroup)
+    return lazy
+
+
+def _context(cmd: Any, name: str = "rivetctl", parent: Any = None) -> typer.Context:
+    return typer.Context(cmd, info_name=name, parent=parent, **cmd.context_settings)
+
+
+def _walk(cmd: Any, ctx: typer.Context, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
     yield path, cmd, ctx
-    for name in cmd.list_commands(ctx) if hasattr(cmd, "list_commands") else []:
+    for name in cmd.list_commands(ctx) if isinstance(cmd, TyperGroup) else []:
         sub = cmd.get_command(ctx, name)
-        yield from _walk(sub, Context(sub, info_name=name, parent=ctx, **sub.context_settings), (*path, name))
+        yield from _walk(sub, _context(sub, name, ctx), (*path, name))
 
 
-def _describe(cmd: Any, ctx: Context) -> dict[str, Any]:
+def _describe(cmd: Any, ctx: Any) -> dict[str, Any]:
     return {
         "type": type(cmd).__name__,
+        "name": cmd.name,
         "help": ctx.command.get_help(ctx),
         "short": cmd.get_short_help_str(),
         "settings": dict(cmd.context_settings),
         "params": [
-            (type(p).__name__, p.name, p.opts, p.secondary_opts, p.default, p.required, p.nargs, repr(p.type))
+            (type(p).__name__, p.name, p.opts, p.secondary_opts, p.default, p.required, p.nargs, p.multiple)
             for p in cmd.get_params(ctx)
         ],
     }
 
 
 def _tree(group: Any) -> dict[tuple[str, ...], dict[str, Any]]:
-    ctx = Context(group, info_name="rivetctl", **group.context_settings)
-    tree = {path: _describe(cmd, ctx) for path, cmd, ctx in _walk(group, ctx)}
+    tree = {path: _describe(cmd, ctx) for path, cmd, ctx in _walk(group, _context(group))}
     del tree[()]["type"]  # LazyGroup vs TyperGroup
     return tree
 
 
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the commands the root builds, in order."""
+    names: list[str] = []
+    real_build = LazyGroup._build
+
+    def build(self: LazyGroup, ctx: Any, name: str, register_command: Any) -> Any:
+        names.append(name)
+        return real_build(self, ctx, name, register_command)
+
+    monkeypatch.setattr(LazyGroup, "_build", build)
+    return names
+
+
 def test_lazy_root_matches_the_eagerly_built_one() -> None:
-    lazy = typer.main.get_command(app)
+    lazy = _lazy_root()
     eager = _eager_root()
-    assert isinstance(lazy, LazyGroup) and type(eager) is TyperGroup
-    assert list(lazy.commands) == list(eager.commands) == list(COMMANDS)
+    assert type(eager) is TyperGroup
+    assert lazy.list_commands(_context(lazy)) == eager.list_commands(_context(eager)) == list(COMMANDS)
     assert _tree(lazy) == _tree(eager)
 
 
-def test_root_help_lists_commands_without_building_them() -> None:
-    lazy = typer.main.get_command(app)
-    ctx = Context(lazy, info_name="rivetctl", **lazy.context_settings)
-    help_text = lazy.get_help(ctx)
-    assert isinstance(lazy.commands, LazyCommands)
-    assert not lazy.commands._built
+def test_root_help_lists_every_command_in_order_without_building_any(built: list[str]) -> None:
+    lazy = _lazy_root()
+    help_text = lazy.get_help(_context(lazy))
+    assert built == []
     eager = _eager_root()
-    assert help_text == eager.get_help(Context(eager, info_name="rivetctl", **eager.context_settings))
+    assert help_text == eager.get_help(_context(eager))
+    listed = re.findall(r"^  (\S+)  ", help_text.split("\nCommands:\n", 1)[1], re.M)
+    assert listed == list(COMMANDS)
 
 
-def test_only_the_invoked_command_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[str] = []
-    real_build = LazyGroup.build
+def test_summaries_are_the_first_sentence_of_each_help() -> None:
+    """What the listing shows for a command not built yet is what the built command would show, at any width."""
+    lazy = _lazy_root()
+    ctx = _context(lazy)
+    for name, (_register, summary) in COMMANDS.items():
+        cmd = lazy.get_command(ctx, name)
+        assert cmd is not None and cmd.help and cmd.help.startswith(summary), name
+        stand_in = TyperCommand(name=name, help=summary)
+        for limit in range(20, 120):
+            assert stand_in.get_short_help_str(limit) == cmd.get_short_help_str(limit), (name, limit)
 
-    def build(self: LazyGroup, info: Any) -> Any:
-        built.append(info.name)
-        return real_build(self, info)
 
-    monkeypatch.setattr(LazyGroup, "build", build)
+def test_only_the_invoked_command_is_built(built: list[str]) -> None:
     assert main(["--help"], stdout=io.StringIO(), stderr=io.StringIO(), env={}) == 0
+    assert main([], stdout=io.StringIO(), stderr=io.StringIO(), env={}) == 2  # no_args_is_help
     assert built == []
     assert main(["call", "--help"], stdout=io.StringIO(), stderr=io.StringIO(), env={}) == 0
     assert built == ["call"]
@@ -95,55 +124,75 @@ def test_only_the_invoked_command_is_built(monkeypatch: pytest.MonkeyPatch) -> N
     assert built == ["config"]
 
 
-def test_unknown_command_suggests_one_without_building_any(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(LazyGroup, "build", lambda self, info: pytest.fail(f"built {info.name}"))
+def test_a_command_is_built_once_per_root(built: list[str]) -> None:
+    lazy = _lazy_root()
+    ctx = _context(lazy)
+    assert lazy.get_command(ctx, "get") is lazy.get_command(ctx, "get")
+    assert built == ["get"]
+
+
+def test_unknown_command_suggests_one_without_building_any(built: list[str]) -> None:
     err = io.StringIO()
     assert main(["cal", "x"], stdout=io.StringIO(), stderr=err, env={}) == 2
     assert "No such command 'cal'. Did you mean 'call'?" in err.getvalue()
+    err = io.StringIO()
+    assert main(["zzz"], stdout=io.StringIO(), stderr=err, env={}) == 2
+    assert "No such command 'zzz'." in err.getvalue() and "Did you mean" not in err.getvalue()
+    assert built == []
+    lazy = _lazy_root()
+    assert lazy.get_command(_context(lazy), "zzz") is None
 
 
-def test_every_command_is_registered_under_its_name() -> None:
+def test_every_command_resolves_under_its_name() -> None:
+    lazy = _lazy_root()
+    ctx = _context(lazy)
     for name in COMMANDS:
-        assert registration(name).name == name
+        cmd = lazy.get_command(ctx, name)
+        assert cmd is not None and cmd.name == name
+    assert isinstance(lazy.get_command(ctx, "config"), TyperGroup)
 
 
 def test_callbacks_carry_evaluated_annotations() -> None:
     """Typer reads these annotations on every run; as strings they would be evaluated each time."""
-    callbacks = [root]
-    for name in COMMANDS:
-        info = registration(name)
-        if isinstance(info, typer.models.TyperInfo):
-            assert info.typer_instance is not None
-            callbacks += [c.callback for c in info.typer_instance.registered_commands if c.callback]
-        else:
-            assert info.callback is not None
-            callbacks.append(info.callback)
+    callbacks = []
+    lazy = _lazy_root()
+    for path, cmd, _ctx in _walk(lazy, _context(lazy)):
+        if cmd.callback is not None:
+            callback = inspect.unwrap(cmd.callback)
+            assert callback.__module__.startswith("rivetctl.cli."), path
+            callbacks.append(callback)
+    assert root in callbacks and len(callbacks) > len(COMMANDS)
     for callback in callbacks:
         strings = [n for n, a in inspect.get_annotations(callback).items() if isinstance(a, str)]
         assert not strings, f"{callback.__module__}.{callback.__qualname__}: {strings} are strings"
 
 
-def test_group_settings_follow_the_app() -> None:
-    assert app.pretty_exceptions_short == LazyGroup.pretty_exceptions_short
-
-
-def _imported_after(*argv: str) -> set[str]:
-    code = (
-        "import io, json, sys\n"
-        "from rivetctl.cli.app import main\n"
-        f"main({list(argv)!r}, stdout=io.StringIO(), stderr=io.StringIO(), env={{}})\n"
-        "sys.__stdout__.write(json.dumps(sorted(sys.modules)))\n"
-    )
+def _run_python(code: str) -> str:
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
     )
     assert proc.returncode == 0, proc.stderr
-    return set(json.loads(proc.stdout.splitlines()[-1]))
+    return proc.stdout.splitlines()[-1]
 
 
-def test_help_imports_neither_the_client_nor_asyncio() -> None:
+def _imported_after(*argv: str) -> set[str]:
+    """The modules a run imports besides those ``import typer`` does."""
+    code = (
+        "import io, json, sys\n"
+        "import typer\n"
+        "before = set(sys.modules)\n"
+        "from rivetctl.cli.app import main\n"
+        f"main({list(argv)!r}, stdout=io.StringIO(), stderr=io.StringIO(), env={{}})\n"
+        "sys.__stdout__.write(json.dumps(sorted(set(sys.modules) - before)) + '\\n')\n"
+    )
+    return set(json.loads(_run_python(code)))
+
+
+def test_help_imports_no_command_module_nor_the_client_nor_asyncio() -> None:
     modules = _imported_after("--help")
     assert not {"asyncio", "rivetctl.client", "rivetctl.cli.context", "rivetctl.errors", "dataclasses"} & modules
+    assert "rivetctl.cli.app" in modules
+    assert {m for m in modules if m.startswith("rivetctl.cli.commands.")} == set()
 
 
 def test_a_command_imports_only_its_own_module() -> None:
@@ -151,27 +200,33 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert {m for m in modules if m.startswith("rivetctl.cli.commands.")} == {"rivetctl.cli.commands.misc"}
 
 
-def test_console_script_pauses_the_collector_and_a_command_body_resumes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start-up runs without the cyclic collector; a command's body (``run``) turns it back on, with what
-    start-up built frozen out of later collections. Called in-process: the collector is restored after."""
-    import gc
+def test_the_collector_stays_on() -> None:
+    """No pause at start-up, nothing frozen: a command runs with the cyclic collector as Python sets it."""
+    code = (
+        "import gc, io, sys\n"
+        "sys.argv = ['rivetctl', 'config', 'path']\n"
+        "sys.stdout = io.StringIO()\n"
+        "from rivetctl.cli import console_main\n"
+        "try:\n"
+        "    console_main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "sys.__stdout__.write(f'{gc.isenabled()} {gc.get_freeze_count()}\\n')\n"
+    )
+    assert _run_python(code) == "True 0"
 
-    from rivetctl.cli import console_main
-    from rivetctl.cli.runner import resume_gc
 
-    monkeypatch.setattr(sys, "argv", ["rivetctl", "--version"])
-    monkeypatch.setattr(sys, "stdout", io.StringIO())
-    try:
-        with pytest.raises(SystemExit):
-            console_main()
-        assert not gc.isenabled()
-        frozen = gc.get_freeze_count()
-        resume_gc()
-        assert gc.isenabled()
-        after = gc.get_freeze_count()
-        assert after > frozen
-        resume_gc()  # enabled already: nothing more is frozen
-        assert gc.get_freeze_count() == after
-    finally:
-        gc.unfreeze()
-        gc.enable()
+PRIVATE = re.compile(
+    r"typer\._click|typer\.models|get_command_from_info|get_group_from_info|solve_typer_info|"
+    r"registered_commands|registered_groups|gc\.(disable|freeze|enable)\b"
+)
+
+
+def test_the_package_uses_typer_through_its_public_api_and_leaves_the_collector_alone() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{n}: {line.strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PRIVATE.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -1,10 +1,11 @@
 """The root command's sub-commands, each in its own module, built on first use.
 
 ``COMMANDS`` names every sub-command, in the order ``rivetctl --help`` lists them, with the function that
-registers it on a ``typer.Typer`` (the registrations of one module together). Typer turns a registration
-into a click command by inspecting the function's signature and type hints, milliseconds per command;
-:class:`LazyGroup`, the root command's class, does that only for the command that runs (importing only its
-module), and lists the commands in its help from their help texts alone.
+registers it on a ``typer.Typer``. Typer turns a registration into a click command by inspecting the
+function's signature and type hints, milliseconds per command; :class:`LazyGroup`, the root command's class,
+does that through click's ``list_commands`` / ``get_command`` hooks, only for the command asked for
+(importing only its module): it registers the command on a throwaway ``typer.Typer`` and builds it with
+``typer.main.get_command``, as typer builds any app.
 
 The command modules (and :mod:`rivetctl.cli.app`) leave out ``from __future__ import annotations``: typer
 reads a command's annotations on every run, and annotations kept as strings would be evaluated anew each
@@ -13,17 +14,13 @@ time (twice per command), where evaluated ones are read as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
-from functools import cache
+from collections.abc import Callable
+from difflib import get_close_matches
 from gettext import gettext as _
-from inspect import cleandoc, getdoc
 from typing import Any
 
 import typer
-from typer._click import Command, Context, HelpFormatter
 from typer.core import TyperCommand, TyperGroup
-from typer.main import get_command_from_info, get_group_from_info, solve_typer_info_defaults
-from typer.models import CommandInfo, TyperInfo
 
 
 def _call(app: typer.Typer) -> None:
@@ -32,21 +29,51 @@ def _call(app: typer.Typer) -> None:
     app.command("call", epilog=call.EPILOG, context_settings={"ignore_unknown_options": True})(call.call)
 
 
-def _actors(app: typer.Typer) -> None:
+def _get(app: typer.Typer) -> None:
     from rivetctl.cli.commands import actors
 
     app.command("get", epilog=actors.GET_EPILOG)(actors.get)
+
+
+def _create(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import actors
+
     app.command("create", epilog=actors.CREATE_EPILOG)(actors.create)
+
+
+def _destroy(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import actors
+
     app.command("destroy", epilog=actors.DESTROY_EPILOG)(actors.destroy)
+
+
+def _sleep(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import actors
+
     app.command("sleep", epilog=actors.SLEEP_EPILOG)(actors.sleep)
+
+
+def _actors(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import actors
+
     app.command("actors", epilog=actors.ACTORS_EPILOG)(actors.actors)
 
 
-def _inspect(app: typer.Typer) -> None:
+def _describe(app: typer.Typer) -> None:
     from rivetctl.cli.commands import inspect
 
     app.command("describe", epilog=inspect.DESCRIBE_EPILOG)(inspect.describe)
+
+
+def _inspect_id(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import inspect
+
     app.command("inspect-id", epilog=inspect.INSPECT_EPILOG)(inspect.inspect_id)
+
+
+def _state(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import inspect
+
     app.command("state", epilog=inspect.STATE_EPILOG)(inspect.state)
 
 
@@ -60,15 +87,35 @@ def _connect(app: typer.Typer) -> None:
     from rivetctl.cli.commands import connect
 
     app.command("connect", epilog=connect.EPILOG)(connect.connect)
+
+
+def _repl(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import connect
+
     app.command("repl", epilog=connect.REPL_EPILOG)(connect.repl)
 
 
-def _misc(app: typer.Typer) -> None:
+def _completions(app: typer.Typer) -> None:
     from rivetctl.cli.commands import misc
 
     app.command("completions", epilog=misc.COMPLETIONS_EPILOG)(misc.completions)
+
+
+def _man(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import misc
+
     app.command("man", epilog=misc.MAN_EPILOG)(misc.man)
+
+
+def _dev_server(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import misc
+
     app.command("dev-server", epilog=misc.DEV_SERVER_EPILOG)(misc.dev_server)
+
+
+def _ping(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import misc
+
     app.command("ping", epilog=misc.PING_EPILOG)(misc.ping)
 
 
@@ -78,142 +125,101 @@ def _config(app: typer.Typer) -> None:
     app.add_typer(config_cmd.app, name="config")
 
 
-COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
-    "call": _call,
-    "get": _actors,
-    "create": _actors,
-    "destroy": _actors,
-    "sleep": _actors,
-    "actors": _actors,
-    "describe": _inspect,
-    "inspect-id": _inspect,
-    "state": _inspect,
-    "watch": _watch,
-    "connect": _connect,
-    "repl": _connect,
-    "completions": _misc,
-    "man": _misc,
-    "dev-server": _misc,
-    "ping": _misc,
-    "config": _config,
+COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
+    "call": (_call, "Call an action statelessly over HTTP and print its output."),
+    "get": (_get, "Show an actor if it exists: id, key, status and timestamps."),
+    "create": (_create, "Create a new actor; fails if one with that key exists."),
+    "destroy": (_destroy, "Destroy an actor (its state is deleted)."),
+    "sleep": (_sleep, "Put an actor to sleep now (it wakes on the next request)."),
+    "actors": (_actors, "List the registry's actor names, or the actors of one name (newest first)."),
+    "describe": (_describe, "Describe an actor: record, actions, state summary and known events."),
+    "inspect-id": (
+        _inspect_id,
+        "Decode an actor id, look it up (name, key, status, times) and show its inspector data.",
+    ),
+    "state": (_state, "Print an actor's state (from its inspector)."),
+    "watch": (_watch, "Stream an actor's events (and state changes) as table rows or JSON lines."),
+    "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
+    "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),
+    "completions": (_completions, "Print the shell completion script."),
+    "man": (_man, "Print the man page (roff)."),
+    "dev-server": (_dev_server, "Run the bundled example actor server (real RivetKit) until Ctrl-C."),
+    "ping": (_ping, "Check the endpoint: health, version and round-trip time."),
+    "config": (_config, "Manage connection profiles (like kubectl contexts)."),
 }
+"""Command name → (the function that registers it, the first sentence of its help: what ``rivetctl --help``
+lists, so that listing the commands builds none of them)."""
 
 
 def register(app: typer.Typer) -> None:
     """Register every command on ``app`` (typer then builds them all, as for any typer app)."""
-    for register_module in dict.fromkeys(COMMANDS.values()):
-        register_module(app)
-
-
-@cache
-def _registry(register_module: Callable[[typer.Typer], None]) -> typer.Typer:
-    app = typer.Typer()
-    register_module(app)
-    return app
-
-
-def registration(name: str) -> CommandInfo | TyperInfo:
-    """How command ``name`` is registered: a ``CommandInfo``, or a ``TyperInfo`` for a group of commands."""
-    registry = _registry(COMMANDS[name])
-    for info in registry.registered_commands:
-        if info.name == name:
-            return info
-    for group in registry.registered_groups:
-        if group.name == name:
-            return group
-    raise LookupError(f"{COMMANDS[name].__name__} does not register {name!r}")  # pragma: no cover
-
-
-class LazyCommands(MutableMapping[str, Command]):
-    """Command name → click command, in ``COMMANDS`` order; a command is built on first access."""
-
-    def __init__(self, group: LazyGroup) -> None:
-        self._group = group
-        self._names = list(COMMANDS)
-        self._built: dict[str, Command] = {}
-
-    def __getitem__(self, name: str) -> Command:
-        if name not in self._built:
-            if name not in self._names:
-                raise KeyError(name)
-            self._built[name] = self._group.build(registration(name))
-        return self._built[name]
-
-    def __setitem__(self, name: str, command: Command) -> None:
-        if name not in self._names:
-            self._names.append(name)
-        self._built[name] = command
-
-    def __delitem__(self, name: str) -> None:
-        self._names.remove(name)
-        self._built.pop(name, None)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._names))
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def outline(self, name: str) -> Command:
-        """The command, or until it is built a stand-in with its help texts only (for help listings)."""
-        if name in self._built or name not in self._names:
-            return self[name]
-        info = registration(name)
-        if isinstance(info, TyperInfo):
-            solved = solve_typer_info_defaults(info)
-            return TyperGroup(
-                name=name,
-                help=solved.help,
-                short_help=solved.short_help,
-                hidden=solved.hidden,
-                deprecated=solved.deprecated,
-            )
-        return TyperCommand(
-            name,
-            help=getdoc(info.callback) if info.help is None else cleandoc(info.help),
-            short_help=info.short_help,
-            hidden=info.hidden,
-            deprecated=info.deprecated,
-        )
+    for register_command, _summary in COMMANDS.values():
+        register_command(app)
 
 
 class LazyGroup(TyperGroup):
-    """The root command: its sub-commands (``COMMANDS``) are built from their registrations on first use.
+    """The root command: its sub-commands (``COMMANDS``) are listed by name and built on first use.
 
-    Behaves as the group typer builds from an app with every command registered (``register``).
+    Behaves as the group typer builds from an app with every command registered (:func:`register`). The
+    hooks' click types (``Context``, ``HelpFormatter``, ``Command``) are importable only from typer's private
+    copy of click, hence ``Any`` in their signatures.
     """
-
-    pretty_exceptions_short = True
-    """As the root ``typer.Typer`` (typer's default); its commands' callbacks are built with it."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        commands = LazyCommands(self)
-        commands.update(self.commands)
-        self.commands = commands
+        self._built: dict[str, Any] = {}
 
-    def build(self, info: CommandInfo | TyperInfo) -> Command:
-        """A registered command or group as typer builds it for this group."""
-        if isinstance(info, TyperInfo):
-            return get_group_from_info(
-                info,
-                pretty_exceptions_short=self.pretty_exceptions_short,
-                suggest_commands=self.suggest_commands,
-                rich_markup_mode=self.rich_markup_mode,
-            )
-        return get_command_from_info(
-            info, pretty_exceptions_short=self.pretty_exceptions_short, rich_markup_mode=self.rich_markup_mode
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if cmd_name not in self._built:
+            self._built[cmd_name] = self._build(ctx, cmd_name, COMMANDS[cmd_name][0])
+        return self._built[cmd_name]
+
+    def _build(self, ctx: Any, name: str, register_command: Callable[[typer.Typer], None]) -> Any:
+        """The command as typer builds it: registered alone on an app with this group's settings."""
+        app = typer.Typer(
+            add_completion=False, rich_markup_mode=self.rich_markup_mode, suggest_commands=self.suggest_commands
         )
+        register_command(app)
+        built = typer.main.get_command(app)
+        if built.name == name:
+            return built
+        # A sub-app (``config``): typer builds the app around it as a group, whose one command it is.
+        assert isinstance(built, TyperGroup)
+        return built.get_command(ctx, name)
 
-    def list_commands(self, ctx: Context) -> list[str]:
-        return list(self.commands)
-
-    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
-        """As ``TyperGroup.format_commands``, without building the commands."""
-        commands = self.commands
-        outline = commands.outline if isinstance(commands, LazyCommands) else commands.__getitem__
-        listed = [(name, cmd) for name in self.list_commands(ctx) if not (cmd := outline(name)).hidden]
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """As typer's, with a command not built yet listed from its summary in ``COMMANDS``."""
+        listed = []
+        for name in self.list_commands(ctx):
+            cmd = (
+                TyperCommand(name=name, help=COMMANDS[name][1])
+                if name in COMMANDS and name not in self._built
+                else self.get_command(ctx, name)
+            )
+            if cmd is not None and not cmd.hidden:
+                listed.append((name, cmd))
         if listed:
             limit = formatter.width - 6 - max(len(name) for name, _cmd in listed)
             with formatter.section(_("Commands")):
                 formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in listed])
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As click's, and an unknown command name suggests the closest ones (as typer does for the commands
+        it holds)."""
+        name = args[0] if args else ""
+        if (
+            self.suggest_commands
+            and name
+            and not name.startswith("-")
+            and not ctx.resilient_parsing
+            and self.get_command(ctx, name) is None
+        ):
+            matches = get_close_matches(name, self.list_commands(ctx))
+            if matches:
+                ctx.fail(f"No such command {name!r}. Did you mean {', '.join(repr(m) for m in matches)}?")
+        return super().resolve_command(ctx, args)

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rivetctl.cli.runner import cli_context, resume_gc, run
+from rivetctl.cli.runner import cli_context, run
 
 COMPLETIONS_EPILOG = """Examples:
 
@@ -61,7 +61,6 @@ def dev_server(
     from rivetctl.devserver import DevServer
 
     cli = cli_context(ctx)
-    resume_gc()  # a long-running process, though not through run()
     srv = DevServer(port=port, storage=Path(data) if data else None)
     try:
         srv.start()

@@ -104,16 +104,16 @@ class Cmd:
 def command_tree() -> Cmd:
     """The CLI as data: every command, option and argument, in registration order."""
     import typer
-    from typer._click import Context
 
     from rivetctl.cli.app import app
 
     root = typer.main.get_command(app)
-    return _node(root, Context(root, info_name="rivetctl", **root.context_settings), ())
+    return _node(root, typer.Context(root, info_name="rivetctl", **root.context_settings), ())
 
 
 def _node(cmd: Any, ctx: Any, path: tuple[str, ...]) -> Cmd:
-    from typer._click import Context
+    import typer
+    from typer.core import TyperGroup
 
     options: list[Opt] = []
     args: list[Arg] = []
@@ -124,11 +124,12 @@ def _node(cmd: Any, ctx: Any, path: tuple[str, ...]) -> Cmd:
             options.append(_option(param))
         elif param.param_type_name == "argument":
             args.append(_argument(param, path))
-    subs = [
-        _node(sub, Context(sub, info_name=name, parent=ctx, **sub.context_settings), (*path, name))
-        for name, sub in getattr(cmd, "commands", {}).items()
-        if not sub.hidden
-    ]
+    subs = []
+    for name in cmd.list_commands(ctx) if isinstance(cmd, TyperGroup) else []:
+        sub = cmd.get_command(ctx, name)
+        if sub is not None and not sub.hidden:
+            sub_ctx = typer.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
+            subs.append(_node(sub, sub_ctx, (*path, name)))
     return Cmd(path, inspect.cleandoc(cmd.help or ""), cmd.epilog or "", tuple(options), tuple(args), tuple(subs))
 
 
@@ -136,8 +137,7 @@ def _option(param: Any) -> Opt:
     flags = tuple(sorted(param.opts, key=lambda f: (f.startswith("--"), f)))
     long = next((f for f in flags if f.startswith("--")), flags[0])
     takes_value = not (param.is_flag or param.count)
-    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
-    values = Values("choice", tuple(str(c) for c in choices)) if choices else _option_values().get(long, Values())
+    values = _option_values().get(long, Values())
     metavar = (
         (param.metavar or _METAVARS.get(long) or long.lstrip("-").upper().replace("-", "_")) if takes_value else ""
     )
