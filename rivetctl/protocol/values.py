@@ -16,7 +16,7 @@ larger ``int``                bigint                          ``["$BigInt","<dec
 ``set``/``frozenset``         Set                             ``["$Set",[…]]``
 ``list``/``tuple``            Array                           array; a 2-list whose first item is a
                                                               ``$`` string gets one more ``$``
-``dict`` (str keys)           object                          map (cbor-x: 16-bit header)
+``dict`` (str keys)           object                          map
 :class:`JsMap`, other dicts   Map                             CBOR tag 259 (not representable in JSON)
 aware ``datetime``            Date                            CBOR tag 1, epoch seconds (not in JSON)
 :class:`Tagged`               cbor-x ``Tag`` (RegExp, …)      that CBOR tag (not in JSON)
@@ -25,8 +25,10 @@ aware ``datetime``            Date                            CBOR tag 1, epoch 
 Decoding also accepts what cbor-x writes natively (byte strings, tag 64, bignum tags 2/3, Set tag 258,
 ``undefined``) and ``["$ArrayBuffer",…]`` (→ ``bytes``). Fallbacks, so that decoding never fails on a value
 JavaScript allows: a Set whose items are unhashable or collide in Python (``1`` and ``true``) becomes a
-:class:`SetItems` list; such a Map becomes a :class:`MapItems` list of ``(key, value)`` tuples; a Date outside
-Python's range and any other tag become :class:`Tagged`; an unknown ``["$Foo", x]`` pair stays a list.
+:class:`SetItems` list; a Map with unhashable keys (arrays, objects) becomes a :class:`MapItems` list of
+``(key, value)`` tuples; a Date outside Python's range and any other tag become :class:`Tagged`; an unknown
+``["$Foo", x]`` pair stays a list. A map with a key twice keeps the last value, as a JS object does; so does a
+Map whose keys only Python takes for one (``1`` and ``true``), the one case where decoding drops a value.
 Floats stay floats: JS numbers that are whole but large arrive as ``1795890103694.0``.
 """
 
@@ -37,9 +39,11 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from cbor2 import CBORTag
+
 from rivetctl.errors import ConfigError, ProtocolError, RivetctlError
 from rivetctl.protocol import cbor
-from rivetctl.protocol.cbor import MAX_DEPTH, U32, Pairs, Tag
+from rivetctl.protocol.cbor import MAX_DEPTH, PairMap
 from rivetctl.protocol.jstypes import UNDEFINED, JsMap, MapItems, SetItems, Tagged, Undefined
 from rivetctl.protocol.revive import revive_cbor, revive_json
 
@@ -56,6 +60,7 @@ __all__ = [
     "from_json_compat",
     "loads_cbor",
     "sort_keys",
+    "to_cbor_compat",
     "to_json_compat",
 ]
 
@@ -76,11 +81,20 @@ def to_json_compat(value: Any) -> Any:
     return _compat(value, 0, False)
 
 
+def to_cbor_compat(value: Any) -> Any:
+    """The tree :func:`dumps_cbor` writes for ``value`` (:mod:`rivetctl.protocol.cbor` trees).
+
+    Raises:
+        ConfigError: as :func:`dumps_cbor`.
+    """
+    return _compat(value, 0, True)
+
+
 def from_json_compat(tree: Any, *, error: type[RivetctlError] = ProtocolError) -> Any:
     """Revive a parsed JSON tree: ``$``-tagged pairs become Python values, ``$$`` loses one ``$``.
 
     Args:
-        tree: what ``json.loads`` returned.
+        tree: what ``json.loads`` returned; it is revived in place (its lists and dicts are reused).
         error: the exception class for malformed tags (``ConfigError`` when the tree came from the user).
     """
     try:
@@ -90,25 +104,26 @@ def from_json_compat(tree: Any, *, error: type[RivetctlError] = ProtocolError) -
 
 
 def dumps_cbor(value: Any) -> bytes:
-    """The CBOR an actor reads as ``value``, byte for byte what the official client writes (cbor-x +
-    JSON-compat): the payload of BARE ``args``/``output``, create ``input`` and queue bodies.
+    """The CBOR an actor reads as ``value``, the data model the official client writes (cbor-x + JSON-compat:
+    the same integers, float64 numbers, ``$`` pairs and tags; shortest headers): the payload of BARE
+    ``args``/``output``, create ``input`` and queue bodies.
 
     Raises:
-        ConfigError: an unsupported type, a naive datetime, an int beyond 64 bits inside a ``Tagged``, or
-            nesting deeper than ``MAX_DEPTH``.
+        ConfigError: an unsupported type, a naive datetime, a tag number beyond 64 bits, or nesting deeper
+            than ``MAX_DEPTH``.
     """
-    return cbor.encode_tree(_compat(value, 0, True), "js")
+    return cbor.encode(_compat(value, 0, True))
 
 
 def dumps_cbor_canonical(value: Any) -> bytes:
-    """CBOR the way the *server* writes JSON-model values (minimal headers, sorted keys, shortest floats),
-    e.g. error ``metadata``; values outside the JSON model fall back to :func:`dumps_cbor`. For test peers.
+    """CBOR the way the *server* writes JSON-model values (canonical key order, shortest floats), e.g. error
+    ``metadata``; values outside the JSON model fall back to :func:`dumps_cbor`. For test peers.
     """
     try:
         tree = to_json_compat(value)
     except ConfigError:
         return dumps_cbor(value)
-    return cbor.encode_tree(sort_keys(tree), "canonical")
+    return cbor.encode(tree, canonical=True)
 
 
 def sort_keys(tree: Any) -> Any:
@@ -130,31 +145,7 @@ def loads_cbor(data: bytes) -> Any:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ProtocolError(f"CBOR: expected bytes, got {type(data).__name__}")
         data = bytes(data)
-    head = data[0] if data else 0xFF
-    size = _SMALL_SIZES.get(head)
-    if size == len(data):  # a lone small integer, bool or null: the usual action output, read directly
-        return _small(head, data)
-    try:
-        return revive_cbor(data)
-    except RecursionError:
-        raise ProtocolError("CBOR: nested too deeply") from None
-
-
-_SIMPLE = {0xF4: False, 0xF5: True, 0xF6: None}
-_SMALL_SIZES = {
-    **{b: 1 for b in range(0x18)},
-    **{b: 1 for b in range(0x20, 0x38)},
-    **{b: 1 for b in _SIMPLE},
-    **{0x18: 2, 0x19: 3, 0x1A: 5, 0x38: 2, 0x39: 3, 0x3A: 5},
-}
-"""First byte → total size of a CBOR item that is one integer of up to 32 bits, or false/true/null."""
-
-
-def _small(head: int, data: bytes) -> Any:
-    if head in _SIMPLE:
-        return _SIMPLE[head]
-    value = head & 0x1F if len(data) == 1 else int.from_bytes(data[1:], "big")
-    return value if head < 0x20 else -1 - value
+    return revive_cbor(data)
 
 
 def _compat(value: Any, depth: int, binary: bool) -> Any:
@@ -190,19 +181,21 @@ def _compat(value: Any, depth: int, binary: bool) -> Any:
             return {k: _compat(v, depth + 1, binary) for k, v in pairs}
         if not binary:
             raise ConfigError("JSON cannot carry a Map with non-string keys; use the bare encoding")
-        return Tag(259, Pairs([(_compat(k, depth + 1, True), _compat(v, depth + 1, True)) for k, v in pairs]))
+        return CBORTag(259, PairMap([(_compat(k, depth + 1, True), _compat(v, depth + 1, True)) for k, v in pairs]))
     if isinstance(value, list | tuple):
         return _items(value, depth, binary)
     if isinstance(value, datetime):
         if not binary:
             raise ConfigError("JSON cannot carry a datetime (a JS Date); send an ISO string or use bare")
-        return Tag(1, _date_seconds(value))
+        return CBORTag(1, _date_seconds(value))
     if isinstance(value, Tagged):
         if not binary:
             raise ConfigError(f"JSON cannot carry CBOR tag {value.tag}; use the bare encoding")
+        if isinstance(value.tag, bool) or not isinstance(value.tag, int) or not 0 <= value.tag < 1 << 64:
+            raise ConfigError(f"CBOR tag {value.tag!r:.40} is not an integer in [0, 2**64)")
         inner = value.value
         is_bytes = isinstance(inner, bytes | bytearray | memoryview)
-        return Tag(value.tag, bytes(inner) if is_bytes else _compat(inner, depth + 1, True))
+        return CBORTag(int(value.tag), bytes(inner) if is_bytes else _compat(inner, depth + 1, True))
     raise ConfigError(f"cannot send a {type(value).__name__} to an actor")
 
 
@@ -233,5 +226,5 @@ def _date_seconds(value: datetime) -> Any:
         raise ConfigError("cannot send a naive datetime; attach a timezone (e.g. datetime.UTC)")
     ms = (value - _EPOCH) // timedelta(milliseconds=1)
     if ms % 1000 == 0 and 0 <= ms // 1000 < 1 << 32:
-        return U32(ms // 1000)
+        return ms // 1000
     return ms / 1000

@@ -1,8 +1,8 @@
 """Messages as the trees of the ``json`` and ``cbor`` encodings (``{"body":{"tag":…,"val":{…}}}``) and back.
 
 Both encodings share one tree shape; they differ in ids (JSON ``["$BigInt","n"]``, CBOR 8-byte uints), in
-layout (the client writes cbor-x maps in field order; the server writes JSON with sorted keys and canonical
-CBOR) and in how a WebSocket CBOR frame from the server embeds values (the actor's raw cbor-x bytes).
+layout (the server writes JSON with sorted keys) and in what a WebSocket CBOR frame from the server holds for
+values (the actor's own CBOR, tags included, where JSON has only the JSON model).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 
 from rivetctl.errors import ActorRef, ConfigError, ProtocolError
 from rivetctl.protocol import cbor
-from rivetctl.protocol.cbor import U64, Raw
+from rivetctl.protocol.cbor import U64
 from rivetctl.protocol.messages import (
     ActionRequest,
     ActionResponse,
@@ -28,14 +28,8 @@ from rivetctl.protocol.messages import (
     ToClient,
     ToServer,
 )
-from rivetctl.protocol.revive import revive_parsed_json
-from rivetctl.protocol.values import (
-    dumps_cbor,
-    dumps_cbor_canonical,
-    loads_cbor,
-    sort_keys,
-    to_json_compat,
-)
+from rivetctl.protocol.revive import revive_json
+from rivetctl.protocol.values import loads_cbor, sort_keys, to_cbor_compat, to_json_compat
 
 TreeEncoding = Literal["json", "cbor", "bare"]
 Side = Literal["client", "server"]
@@ -49,14 +43,14 @@ _JSON_WRITERS: Final = {
 
 
 def dump(tree: Any, enc: TreeEncoding, side: Side) -> bytes:
-    """Serialize a tree: JSON compact (sorted keys on the server side), CBOR in cbor-x or canonical layout."""
+    """Serialize a tree: JSON compact (sorted keys on the server side) or CBOR."""
     if enc == "json":
         text = _JSON_WRITERS[side].encode(tree)
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ConfigError(f"string is not encodable as UTF-8: {exc.reason}") from None
-    return cbor.encode_tree(tree, "js" if side == "client" else "canonical")
+    return cbor.encode(tree)
 
 
 def load(data: bytes | str, enc: TreeEncoding) -> Any:
@@ -73,7 +67,7 @@ def load(data: bytes | str, enc: TreeEncoding) -> Any:
             parsed = json.loads(data)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(f"not valid JSON: {str(exc)[:80]}") from None
-        return revive_parsed_json(parsed)
+        return revive_json(parsed)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ProtocolError("CBOR: expected binary data, got text")
     return loads_cbor(bytes(data))
@@ -112,18 +106,18 @@ def to_server_tree(msg: ToServer, enc: TreeEncoding) -> dict[str, Any]:
 
 
 def to_client_tree(msg: ToClient, enc: TreeEncoding) -> dict[str, Any]:
-    """A server→client message as the server lays it out (WS CBOR splices the actor's raw values)."""
+    """A server→client message as the server lays it out (WS CBOR carries the actor's values, tags included)."""
     as_json = enc == "json"
 
     def value(v: Any) -> Any:
-        return to_json_compat(v) if as_json else Raw(dumps_cbor(v))
+        return to_json_compat(v) if as_json else to_cbor_compat(v)
 
     if isinstance(msg, Init):
         return {"body": {"tag": "Init", "val": {"actorId": msg.actor_id, "connectionId": msg.connection_id}}}
     if isinstance(msg, Error):
         val: dict[str, Any] = {"group": msg.group, "code": msg.code, "message": msg.message}
         if msg.metadata is not None:
-            val["metadata"] = to_json_compat(msg.metadata) if as_json else Raw(dumps_cbor_canonical(msg.metadata))
+            val["metadata"] = value(msg.metadata)
         if msg.actor is not None:
             generation = msg.actor.generation or 0
             val["actor"] = _actor_tree(msg.actor, generation if as_json else U64(generation))

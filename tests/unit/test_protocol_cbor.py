@@ -1,10 +1,12 @@
-"""The CBOR layer itself: cbor2's fast path gives exactly what the pure reader gives, hostile input gives a
-one-line ``ProtocolError``, and the writer keeps cbor-x's layout and the nesting limit."""
+"""The CBOR layer itself: cbor2 with every tag left to the value model, hostile input gives a one-line
+``ProtocolError``, trailing bytes and the nesting limit, the writer's layout facts and refusals; and the one
+``$``-tag walker on JSON trees, against a plain specification of the tags."""
 
 from __future__ import annotations
 
-import enum
+import base64
 import json
+import re
 import struct
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +19,18 @@ from test_protocol_fuzz import CORPUS, mutated_inputs
 from test_protocol_strategies import GARBAGE
 
 from rivetctl.errors import ConfigError, ProtocolError
-from rivetctl.protocol import cbor_read, revive
-from rivetctl.protocol.cbor import MAX_DEPTH, U32, U64, Pairs, Raw, Tag, encode_tree
-from rivetctl.protocol.values import UNDEFINED, MapItems, Tagged, loads_cbor
-
-
-def _pure(data: bytes) -> Any:
-    """The pure reader alone: the authority the cbor2 path must agree with."""
-    return revive._revive(cbor_read.decode(data, undefined=UNDEFINED), 0)
+from rivetctl.protocol import cbor
+from rivetctl.protocol.cbor import MAX_DEPTH, U64, PairMap
+from rivetctl.protocol.values import (
+    UNDEFINED,
+    JsMap,
+    MapItems,
+    SetItems,
+    Tagged,
+    dumps_cbor,
+    from_json_compat,
+    loads_cbor,
+)
 
 
 def _exact(value: Any) -> Any:
@@ -93,47 +99,53 @@ raw_cbor = st.recursive(_cbor_leaves, _cbor_containers, max_leaves=12)
 
 
 @GARBAGE
-@given(raw_cbor, st.sampled_from([b"", b"", b"\x00", b"\xff"]))
-def test_cbor2_path_gives_exactly_what_the_pure_reader_gives(item: bytes, tail: bytes) -> None:
-    data = item + tail
-    assert _outcome(loads_cbor, data) == _outcome(_pure, data)
+@given(raw_cbor, st.sampled_from([b"\x00", b"\xff", b"\xf6\xf6"]))
+def test_any_item_decodes_or_gives_a_protocol_error_and_trailing_bytes_are_refused(item: bytes, tail: bytes) -> None:
+    outcome = _outcome(loads_cbor, item)
+    if outcome[0] == "value":
+        assert _outcome(loads_cbor, item + tail) == ("error", f"CBOR: {len(tail)} trailing byte(s)")
 
 
 @GARBAGE
 @given(mutated_inputs() | st.sampled_from(CORPUS))
-def test_cbor2_path_agrees_on_real_and_mutated_frames(data: bytes) -> None:
-    assert _outcome(loads_cbor, data) == _outcome(_pure, data)
+def test_real_and_mutated_frames_decode_or_give_a_protocol_error(data: bytes) -> None:
+    _outcome(loads_cbor, data)
+
+
+@pytest.mark.parametrize("size", [4095, 4096, 4097, 70_000, 1 << 20])
+def test_items_larger_than_any_read_buffer_decode_whole(size: int) -> None:
+    value = {
+        "text": "é" * size,
+        "bytes": bytes(range(256)) * (size // 256),
+        "list": [{"n": n} for n in range(size // 64)],
+    }
+    assert loads_cbor(dumps_cbor(value)) == value
 
 
 # --- where cbor2 on its own would answer differently ---------------------------------------------------
-
-NAN_PAYLOAD = struct.unpack(">e", b"\x7e\x01")[0]
 
 
 @pytest.mark.parametrize(
     ("hex_", "expected"),
     [
         ("a2616101616102", {"a": 2}),  # a key twice: the last one wins, as in a JS object
-        ("a2016161f56162", MapItems([(1, "a"), (True, "b")])),  # 1 and true are one dict key in Python
         ("a1820102f5", MapItems([([1, 2], True)])),  # an array as a key (cbor2: a tuple)
-        ("d90103a2016161f56162", MapItems([(1, "a"), (True, "b")])),  # a Map keeps both
-        ("d90103a2616101616102", MapItems([("a", 1), ("a", 2)])),  # a Map with a key twice keeps both too
+        ("d90103a2616101616102", JsMap(a=2)),  # a Map with a key twice: the last one wins too
         ("d81e820102", Tagged(30, [1, 2])),  # cbor2: Fraction
         ("d82550" + "00" * 16, Tagged(37, b"\x00" * 16)),  # cbor2: UUID
         ("d81c81d81d00", Tagged(28, [Tagged(29, 0)])),  # cbor2: shared references (cycles)
         ("d9010081d81900", Tagged(256, [Tagged(25, 0)])),  # cbor2: string references
         ("c2820102", Tagged(2, [1, 2])),  # cbor2: an error (a bignum needs bytes)
         ("c1fb41d954fc4007df3b", datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)),  # cbor-x's rounding
+        ("c074323032332d31312d31345432323a31333a32305a", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
         ("d9d9f782647373247801", ["ss$x", 1]),  # self-described CBOR is its content
+        ("a1c100f5", {datetime(1970, 1, 1, tzinfo=UTC): True}),  # a tag as a map key
+        ("a1d90102820102f5", MapItems([({1, 2}, True)])),  # a Set as a map key
+        ("d81b836652656745787061616167", Tagged(27, ["RegExp", "a", "g"])),  # cbor-x's RegExp
     ],
 )
 def test_cbor2_features_stay_out_of_the_value_model(hex_: str, expected: Any) -> None:
-    data = bytes.fromhex(hex_)
-    assert _exact(loads_cbor(data)) == _exact(expected) == _exact(_pure(data))
-
-
-def test_half_float_nan_keeps_the_pure_readers_bits() -> None:
-    assert struct.pack(">d", loads_cbor(b"\xf9\x7e\x01")) == struct.pack(">d", NAN_PAYLOAD)
+    assert _exact(loads_cbor(bytes.fromhex(hex_))) == _exact(expected)
 
 
 # --- hostile input -----------------------------------------------------------------------------------
@@ -174,79 +186,84 @@ def test_hostile_cbor_gives_one_line_protocol_error(name: str) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_nesting_limit_is_the_pure_readers() -> None:
-    assert loads_cbor(b"\x81" * MAX_DEPTH + b"\x00") is not None  # one level more than cbor2 is let read
-    # The pure reader counts the chunks of an indefinite-length string as a level; cbor2 does not.
-    assert loads_cbor(b"\x81" * (MAX_DEPTH - 1) + b"\x5f\x41a\xff") is not None
-    with pytest.raises(ProtocolError, match="nested deeper"):
-        loads_cbor(b"\x81" * MAX_DEPTH + b"\x5f\x41a\xff")
+def test_nesting_limit() -> None:
+    assert loads_cbor(b"\x81" * MAX_DEPTH + b"\x00") is not None
+    assert loads_cbor(b"\x81" * MAX_DEPTH + b"\x80") is not None  # an empty array one level down holds nothing
+    assert loads_cbor(b"\xd8\x63" * MAX_DEPTH + b"\x00") is not None
+    for too_deep in (b"\x81" * (MAX_DEPTH + 1) + b"\x00", b"\xd8\x63" * (MAX_DEPTH + 1) + b"\x00"):
+        with pytest.raises(ProtocolError, match="depth"):
+            loads_cbor(too_deep)
+
+
+def test_what_cbor2_raises_becomes_a_protocol_error_but_an_interrupt_stays_one(monkeypatch: Any) -> None:
+    def interrupted(_value: Any, _immutable: bool) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cbor._SEMANTIC, 1, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loads_cbor(b"\xc1\x00")
 
 
 # --- the writer ----------------------------------------------------------------------------------------
 
 
-class _Color(enum.IntEnum):
-    RED = 300
+def test_writer_layout() -> None:
+    # cbor2's shortest heads, float64 numbers (as cbor-x), 8-byte ids, maps of pairs Python cannot hold.
+    tree = {"a": [1.5, U64(7), None, True, b"\x00", cbor2.CBORTag(1, 0), PairMap([(1, "x"), (True, "y")])]}
+    body = "fb3ff80000000000001b0000000000000007f6f54100c100a2016178f56179"
+    assert cbor.encode(tree).hex() == "a1616187" + body
+    assert (
+        cbor.encode({"bb": 1.5, "a": [2.5, 1e300]}, canonical=True).hex()
+        == "a2616182f94100fb7e37e43c8800759c626262f93e00"
+    )
 
 
-class _Name(str):
-    pass
-
-
-def test_writer_layouts() -> None:
-    tree = {"a": [1.5, U32(7), U64(7), None, True, b"\x00", Tag(1, 0), Pairs([(1, "x")]), Raw(b"\xf7")]}
-    body = "fb3ff80000000000001a000000071b0000000000000007f6f541" + "00c100a10161" + "78f7"
-    assert encode_tree(tree, "js").hex() == "b9000161618" + "9" + body
-    assert encode_tree(tree, "canonical").hex() == "a161618" + "9" + body.replace("fb3ff8000000000000", "f93e00")
-    assert encode_tree([_Color.RED, _Name("é"), -(2**64)], "js").hex() == "8319012c62c3a93bffffffffffffffff"
-
-
-@pytest.mark.parametrize("wrap", [lambda x: [x], lambda x: {"k": x}, lambda x: Tag(9, x), lambda x: Pairs([(0, x)])])
+@pytest.mark.parametrize("wrap", [lambda x: [x], lambda x: {"k": x}, lambda x: Tagged(9, x), lambda x: JsMap({0: x})])
 def test_writer_nesting_limit(wrap: Any) -> None:
     tree: Any = 0
     for _ in range(MAX_DEPTH):
         tree = wrap(tree)
-    encode_tree(tree)  # the 0 is MAX_DEPTH levels down
+    dumps_cbor(tree)  # the 0 is MAX_DEPTH levels down
     with pytest.raises(ConfigError, match="nested deeper"):
-        encode_tree(wrap(tree))
+        dumps_cbor(wrap(tree))
 
 
-def test_writer_takes_an_empty_container_at_the_limit() -> None:
+def test_writer_takes_an_empty_container_at_the_limit_and_the_reader_reads_it() -> None:
     tree: Any = []
     for _ in range(MAX_DEPTH):
         tree = [tree]
-    encode_tree(tree)
+    assert loads_cbor(dumps_cbor(tree)) == tree
 
 
 @pytest.mark.parametrize(
-    ("tree", "problem"),
+    ("value", "problem"),
     [
-        (2**64, "64 bits"),
-        (Tag(2**64, 0), "64 bits"),
-        (Tag(-1, 0), "64 bits"),
+        (Tagged(2**64, 0), "2\\*\\*64"),
+        (Tagged(-1, 0), "2\\*\\*64"),
         ("\ud800", "UTF-8"),
         (object(), "object"),
     ],
 )
-def test_writer_refuses_with_config_error(tree: Any, problem: str) -> None:
+def test_writer_refuses_with_config_error(value: Any, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
-        encode_tree({"key": tree})
+        dumps_cbor({"key": value})
+    with pytest.raises(ConfigError):
+        cbor.encode({"key": U64(2**64)})
 
 
-@given(st.one_of(st.integers(-(2**32), 2**32 - 1), st.booleans(), st.none()), st.sampled_from([0, 1, 2, 4]))
-def test_lone_small_values_read_directly_match_the_full_reader(value: object, width: int) -> None:
+@given(st.one_of(st.integers(-(2**64), 2**64 - 1), st.booleans(), st.none()), st.sampled_from([0, 1, 2, 4, 8]))
+def test_lone_small_values_in_any_head_width(value: object, width: int) -> None:
     data = cbor2.dumps(value)
     if isinstance(value, int) and not isinstance(value, bool) and width:
         # the same integer in a wider (non-canonical) head, as some writers produce
         magnitude = value if value >= 0 else -1 - value
         if magnitude < 256**width:
             major = 0x00 if value >= 0 else 0x20
-            data = bytes([major | {1: 0x18, 2: 0x19, 4: 0x1A}[width]]) + magnitude.to_bytes(width, "big")
-    assert loads_cbor(data) == revive.revive_cbor(data)
-    assert type(loads_cbor(data)) is type(revive.revive_cbor(data))
+            data = bytes([major | {1: 0x18, 2: 0x19, 4: 0x1A, 8: 0x1B}[width]]) + magnitude.to_bytes(width, "big")
+    assert _exact(loads_cbor(data)) == _exact(value)
 
 
-# --- JSON trees: revived in place, exactly as the copying reviver does ----------------------------------------
+# --- JSON trees: the walker against a plain specification of the $ tags ------------------------------------
 
 _json_leaves = (
     st.none()
@@ -269,6 +286,57 @@ _json_trees = st.recursive(
 )
 
 
+def _specified(node: Any) -> Any:
+    """What a JSON tree means, written as plainly as possible (copying, no depth limit, no fast paths)."""
+    if isinstance(node, dict):
+        return {key: _specified(item) for key, item in node.items()}
+    if not isinstance(node, list):
+        return node
+    if not (len(node) == 2 and isinstance(node[0], str) and node[0].startswith("$")):
+        return [_specified(item) for item in node]
+    name, payload = node
+    if name == "$BigInt":
+        if isinstance(payload, str) and re.fullmatch("-?[0-9]+", payload):
+            try:
+                return int(payload)
+            except ValueError:
+                raise ProtocolError("$BigInt") from None
+        if isinstance(payload, int) and not isinstance(payload, bool):
+            return payload
+        raise ProtocolError("$BigInt")
+    if name in ("$Uint8Array", "$ArrayBuffer"):
+        if not isinstance(payload, str):
+            raise ProtocolError(name)
+        try:
+            return base64.b64decode(payload + "=" * (-len(payload) % 4), altchars=b"-_", validate=True)
+        except ValueError:
+            raise ProtocolError(name) from None
+    if name == "$Undefined":
+        _specified(payload)
+        return UNDEFINED
+    if name == "$Set":
+        if not isinstance(payload, list):
+            raise ProtocolError(name)
+        items = [_specified(item) for item in payload]
+        try:
+            return set(items) if len(set(items)) == len(items) else SetItems(items)
+        except TypeError:
+            return SetItems(items)
+    return [name[1:] if name.startswith("$$") else name, _specified(payload)]
+
+
+@GARBAGE
+@given(_json_trees)
+def test_json_walker_gives_what_the_specification_says(tree: Any) -> None:
+    text = json.dumps(tree)
+    assert (
+        _outcome(lambda t: from_json_compat(json.loads(t)), text)[0]
+        == _outcome(lambda t: _specified(json.loads(t)), text)[0]
+    )
+    if _outcome(lambda t: _specified(json.loads(t)), text)[0] == "value":
+        assert _exact(from_json_compat(json.loads(text))) == _exact(_specified(json.loads(text)))
+
+
 def _nested(depth: int, leaf: Any) -> Any:
     tree = leaf
     for i in range(depth):
@@ -276,20 +344,12 @@ def _nested(depth: int, leaf: Any) -> Any:
     return tree
 
 
-@GARBAGE
-@given(_json_trees)
-def test_json_tree_revived_in_place_gives_what_the_copying_reviver_gives(tree: Any) -> None:
-    text = json.dumps(tree)
-    assert _outcome(lambda t: revive.revive_parsed_json(json.loads(t)), text) == _outcome(
-        lambda t: revive.revive_json(json.loads(t)), text
-    )
-
-
 @pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
 @pytest.mark.parametrize("leaf", [1, [], {}, ["$BigInt", "5"], [["$BigInt", "5"]]])
-def test_json_tree_revived_in_place_keeps_the_nesting_limit(depth: int, leaf: Any) -> None:
+def test_json_walker_keeps_the_nesting_limit(depth: int, leaf: Any) -> None:
     text = json.dumps(_nested(depth, leaf))
-    in_place = _outcome(lambda t: revive.revive_parsed_json(json.loads(t)), text)
-    assert in_place == _outcome(lambda t: revive.revive_json(json.loads(t)), text)
+    outcome = _outcome(lambda t: from_json_compat(json.loads(t)), text)
     deepest = depth + 1 if leaf == [["$BigInt", "5"]] else depth  # a tagged pair's payload is not a level
-    assert in_place[0] == ("error" if deepest > MAX_DEPTH else "value")
+    assert outcome[0] == ("error" if deepest > MAX_DEPTH else "value")
+    if outcome[0] == "value":
+        assert _exact(from_json_compat(json.loads(text))) == _exact(_specified(json.loads(text)))

@@ -6,11 +6,12 @@ import base64
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_protocol_strategies import PROPERTY
+from test_protocol_strategies import PROPERTY, cbor_model
 
 from rivetctl.errors import ConfigError
 from rivetctl.protocol.query import (
@@ -94,13 +95,13 @@ def test_rvt_key_and_commas() -> None:
 
 
 def test_create_input_encodings() -> None:
-    # The official client's bytes for {"a":1} (captured rvt-input) and the REST example "hi".
-    assert input_b64url({"a": 1}) == "uQABYWEB"
+    # {"a":1} as the official client sent it (a captured rvt-input, cbor-x's 16-bit map header) and §2.4's
+    # cbor2 example: the server reads both the same, and so must we.
+    captured = base64.urlsafe_b64decode("uQABYWEB" + "==")
+    assert cbor_model(base64.urlsafe_b64decode(input_b64url({"a": 1}) + "==")) == cbor_model(captured)
+    assert loads_cbor(captured) == {"a": 1}
+    assert input_b64url({"hello": "world", "n": [1, 2]}) == "omVoZWxsb2V3b3JsZGFuggEC"
     assert input_b64std("hi") == "Ymhp"
-    # cbor-x writes a 16-bit map header where §2.4's cbor2 example has a2; the server reads both the same.
-    assert input_b64url({"hello": "world", "n": [1, 2]}) == "uQACZWhlbGxvZXdvcmxkYW6CAQI"
-    reference = base64.urlsafe_b64decode("omVoZWxsb2V3b3JsZGFuggEC" + "==")
-    assert loads_cbor(reference) == {"hello": "world", "n": [1, 2]}
     assert (input_b64url("h"), input_b64std("h")) == ("YWg", "YWg=")
     assert input_b64url(None) == "9g"
 
@@ -132,7 +133,18 @@ CAPTURED_URLS: list[tuple[Any, str, str | None, str]] = [
 @pytest.mark.parametrize(("query", "path", "token", "expected"), CAPTURED_URLS)
 def test_gateway_urls_are_those_of_the_official_client(query: Any, path: str, token: str | None, expected: str) -> None:
     assert expected in _captured_paths()
-    assert gateway_url(EP, query, path, namespace="default", token=token) == EP + expected
+    url = gateway_url(EP, query, path, namespace="default", token=token)
+    assert _same_input(url) == _same_input(EP + expected)
+
+
+def _same_input(url: str) -> Any:
+    """``url`` with its ``rvt-input`` read as the CBOR data model it carries (cbor-x and cbor2 headers differ)."""
+    parts = urlsplit(url)
+    query = [
+        (name, cbor_model(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))) if name == "rvt-input" else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return parts._replace(query="").geturl(), query
 
 
 def test_gateway_url_details() -> None:

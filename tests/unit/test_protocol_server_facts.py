@@ -2,7 +2,8 @@
 
 ``record_probe.py`` sent these values to ``counter.describeArgs`` (which reports how the actor saw each
 argument) with rivetctl's own codecs and recorded both directions. The tests check that rivetctl still writes
-exactly those bytes, so the recorded verdicts still hold, and that it reads the answers.
+what those bytes say (JSON byte for byte; CBOR the same data model, every number of the same CBOR type), so the
+recorded verdicts still hold, and that it reads the answers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_protocol_strategies import canon
+from test_protocol_strategies import assert_same_on_the_wire, canon
 
 from rivetctl.protocol import encoding as codec
 from rivetctl.protocol.encoding import Encoding
@@ -64,7 +65,9 @@ def _cases(enc: str) -> list[tuple[Any, str]]:
 @pytest.mark.parametrize("enc", ENCODINGS)
 def test_how_the_actor_sees_values_sent_over_http(enc: Encoding) -> None:
     values = [value for value, _ in _cases(enc)]
-    assert codec.encode_http_request(HttpActionRequest(values), enc) == _probe("http-describeArgs", enc, "C>S")
+    ours = codec.encode_http_request(HttpActionRequest(values), enc)
+    sent = _probe("http-describeArgs", enc, "C>S")
+    assert_same_on_the_wire(ours, sent, enc, lambda d: codec.decode_http_action_request(d, enc))
     answer = codec.decode_http_action_response(_probe("http-describeArgs", enc, "S>C"), enc)
     assert answer.output == [seen for _, seen in _cases(enc)]
 
@@ -72,9 +75,9 @@ def test_how_the_actor_sees_values_sent_over_http(enc: Encoding) -> None:
 @pytest.mark.parametrize("enc", ENCODINGS)
 def test_how_the_actor_sees_values_sent_over_websocket(enc: Encoding) -> None:
     values = [value for value, _ in _cases(enc)]
-    assert codec.encode_to_server(ActionRequest(7, "describeArgs", values), enc) == _probe(
-        "ws-describeArgs", enc, "C>S"
-    )
+    ours = codec.encode_to_server(ActionRequest(7, "describeArgs", values), enc)
+    sent = _probe("ws-describeArgs", enc, "C>S")
+    assert_same_on_the_wire(ours, sent, enc, lambda d: codec.decode_to_server(d, enc))
     answer = codec.decode_to_client(_probe("ws-describeArgs", enc, "S>C"), enc)
     assert answer == ActionResponse(7, [seen for _, seen in _cases(enc)])
 
@@ -120,7 +123,10 @@ def test_what_the_actor_sends_for_each_js_type(ident: str, enc: Encoding, expect
 @pytest.mark.parametrize("enc", ENCODINGS)
 def test_queue_send(enc: Encoding) -> None:
     request = HttpQueueSendRequest({"x": 1}, name="jobs", wait=True, timeout=100)
-    assert codec.encode_http_request(request, enc) == _probe("http-queue", enc, "C>S")
+    ours = codec.encode_http_request(request, enc)
+    assert_same_on_the_wire(
+        ours, _probe("http-queue", enc, "C>S"), enc, lambda d: codec.decode_http_queue_request(d, enc)
+    )
     assert codec.decode_http_queue_request(_probe("http-queue", enc, "C>S"), enc) == request
     response = codec.decode_http_queue_response(_probe("http-queue", enc, "S>C"), enc)
     assert (response.status, response.response) == ("completed", None)

@@ -6,10 +6,14 @@ Imported by the other ``test_protocol_*`` modules; its own tests only check the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import struct
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import cbor2
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -129,12 +133,14 @@ def http_errors(values: st.SearchStrategy[Any]) -> st.SearchStrategy[m.HttpRespo
 # --- comparison -----------------------------------------------------------------------------------
 
 
-def canon(value: Any) -> Any:
+def canon(value: Any, *, numbers: bool = True) -> Any:
     """A hashable form that is equal exactly when two values mean the same to an actor.
 
-    ints and floats compare as numbers (JS has one number type); tuples and lists are both arrays;
-    ``bytes``-likes are one type; a ``JsMap`` and a dict with the same items are equal.
+    ints and floats compare as numbers (JS has one number type) unless ``numbers`` is false, for checking that
+    two encoders chose the same CBOR type for each number; tuples and lists are both arrays; ``bytes``-likes
+    are one type; a ``JsMap`` and a dict with the same items are equal.
     """
+    again = functools.partial(canon, numbers=numbers)
     if value is None:
         return ("null",)
     if isinstance(value, Undefined):
@@ -142,6 +148,8 @@ def canon(value: Any) -> Any:
     if isinstance(value, bool):
         return ("bool", value)
     if isinstance(value, int | float):
+        if not numbers:
+            return ("int", value) if isinstance(value, int) else ("float", struct.pack(">d", value))
         return ("number", value)
     if isinstance(value, str):
         return ("str", value)
@@ -150,18 +158,56 @@ def canon(value: Any) -> Any:
     if isinstance(value, datetime):
         return ("date", value)
     if isinstance(value, set | frozenset):
-        return ("set", frozenset(canon(v) for v in value))
+        return ("set", frozenset(again(v) for v in value))
     if isinstance(value, dict):
-        return ("map", frozenset((canon(k), canon(v)) for k, v in value.items()))
+        return ("map", frozenset((again(k), again(v)) for k, v in value.items()))
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a protocol message or ActorRef (NamedTuples)
-        return (type(value).__name__, *(canon(getattr(value, name)) for name in value._fields))
+        return (type(value).__name__, *(again(getattr(value, name)) for name in value._fields))
     if isinstance(value, list | tuple):
-        return ("array", tuple(canon(v) for v in value))
+        return ("array", tuple(again(v) for v in value))
     if isinstance(value, Tagged):
-        return ("tag", value.tag, canon(value.value))
+        return ("tag", value.tag, again(value.value))
     if dataclasses.is_dataclass(value):
-        return (type(value).__name__, *(canon(getattr(value, f.name)) for f in dataclasses.fields(value)))
+        return (type(value).__name__, *(again(getattr(value, f.name)) for f in dataclasses.fields(value)))
     raise TypeError(f"no canon for {type(value).__name__}")
+
+
+def cbor_model(data: bytes) -> Any:
+    """What plain ``cbor2.loads`` reads in ``data``, ints and floats (and their bits) told apart, maps in order.
+
+    Two encodings of the same CBOR data model give the same answer whatever their header and float widths: the
+    official client's cbor-x writes 16-bit map headers, rivetctl's cbor2 the shortest ones.
+    """
+
+    def shape(item: Any) -> Any:
+        if item is None or isinstance(item, bool):
+            return item
+        if isinstance(item, int):
+            return ("int", item)
+        if isinstance(item, float):
+            return ("float", struct.pack(">d", item))
+        if isinstance(item, list | tuple):
+            return ("array", tuple(shape(x) for x in item))
+        if isinstance(item, Mapping):
+            return ("map", tuple((shape(k), shape(v)) for k, v in item.items()))
+        if isinstance(item, cbor2.CBORTag):
+            return ("tag", item.tag, shape(item.value))
+        if isinstance(item, set | frozenset):
+            return ("set", frozenset(shape(x) for x in item))
+        return (type(item).__name__, item)
+
+    return shape(cbor2.loads(data))
+
+
+def assert_same_on_the_wire(ours: bytes, theirs: bytes, enc: str, decode: Callable[[bytes], Any]) -> None:
+    """``ours`` says what ``theirs`` says: JSON byte for byte, CBOR as the same data model, BARE as the same
+    message with values of the same types (its CBOR payloads may differ in header widths)."""
+    if enc == "json" or ours == theirs:
+        assert ours == theirs
+    elif enc == "cbor":
+        assert cbor_model(ours) == cbor_model(theirs)
+    else:
+        assert canon(decode(ours), numbers=False) == canon(decode(theirs), numbers=False)
 
 
 # --- the strategies' own tests --------------------------------------------------------------------
