@@ -8,6 +8,8 @@
         proxy.set_delay(0.2)            # every chunk, both directions, arrives 200 ms late (order kept)
         proxy.set_delay(3600)           # a black hole: the path stays open but nothing gets through
         proxy.truncate_next(5)          # the next server→client chunk: forward 5 bytes, then reset
+        proxy.drop_answer_to(b"/action/increment")  # forward that request, never relay its answer: reset
+        proxy.close_all()               # close every connection cleanly (FIN), as a server closing idle ones
 
 It runs in the caller's event loop (start it from an async fixture or test). It never interprets the bytes
 it forwards, so it works for HTTP, WebSocket or anything else over TCP.
@@ -32,6 +34,7 @@ class _Pipe:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    drop_answer: Literal["reset", "close"] | None = None
 
     def abort(self) -> None:
         for writer in (self.client, self.upstream):
@@ -42,6 +45,11 @@ class _Pipe:
                 with contextlib.suppress(Exception):
                     transport.abort()
 
+    def close(self) -> None:
+        for writer in (self.client, self.upstream):
+            if not writer.transport.is_closing():
+                writer.close()
+
 
 class FaultProxy:
     """An asyncio TCP proxy on a free loopback port in front of ``target`` (``http://host:port``).
@@ -49,6 +57,7 @@ class FaultProxy:
     Attributes:
         accepted: connections accepted so far (refused ones are not counted; reset ones are).
         reset_on_accept: connections accepted and immediately reset during ``refuse_for(mode="reset")``.
+        answers_dropped: answers not relayed because of ``drop_answer_to``.
     """
 
     def __init__(self, target: str) -> None:
@@ -65,8 +74,10 @@ class FaultProxy:
         self._truncate: int | None = None
         self._reset_until = 0.0
         self._reopen: asyncio.Task[None] | None = None
+        self._drop: tuple[bytes, Literal["reset", "close"]] | None = None
         self.accepted = 0
         self.reset_on_accept = 0
+        self.answers_dropped = 0
 
     @property
     def endpoint(self) -> str:
@@ -160,6 +171,20 @@ class FaultProxy:
         """Forward only the first ``n_bytes`` of the next server→client chunk, then reset the connection."""
         self._truncate = max(0, n_bytes)
 
+    def drop_answer_to(self, marker: bytes, *, how: Literal["reset", "close"] = "reset") -> None:
+        """The next client→server chunk containing ``marker`` is forwarded to the server, but the answer is not:
+        when the server's first bytes come back on that connection, both sides are reset (``how="reset"``), or
+        the client side is closed cleanly and the server side reset (``how="close"``). One request only."""
+        self._drop = (marker, how)
+
+    def close_all(self) -> int:
+        """Close every open connection cleanly, both sides (the client reads end-of-stream, as when a server
+        closes an idle keep-alive connection). Returns how many were closed."""
+        pipes = list(self._pipes)
+        for pipe in pipes:
+            pipe.close()
+        return len(pipes)
+
     # -- plumbing ----------------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -205,6 +230,14 @@ class FaultProxy:
                         if writer.can_write_eof():
                             writer.write_eof()
                     return
+                if downstream and pipe.drop_answer is not None:
+                    self.answers_dropped += 1
+                    if pipe.drop_answer == "close":
+                        pipe.upstream.transport.abort()
+                        pipe.client.close()
+                    else:
+                        pipe.abort()
+                    return
                 if downstream and self._truncate is not None:
                     keep, self._truncate = self._truncate, None
                     writer.write(chunk[:keep])
@@ -226,6 +259,8 @@ class FaultProxy:
         try:
             while True:
                 chunk = await reader.read(CHUNK)
+                if not downstream and self._drop is not None and self._drop[0] in chunk:
+                    pipe.drop_answer, self._drop = self._drop[1], None
                 await queue.put((time.monotonic() + self._delay, chunk))
                 if not chunk:
                     break

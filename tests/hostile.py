@@ -105,6 +105,11 @@ async def _truncated(w: asyncio.StreamWriter) -> None:
     w.close()
 
 
+@scenario("hang-up")
+async def _hang_up(w: asyncio.StreamWriter) -> None:
+    """The request was read in full; the connection is closed without a byte of answer."""
+
+
 @scenario("garbage-status-line")
 async def _garbage(w: asyncio.StreamWriter) -> None:
     await _send(w, b"\x00\x01\x02 not http at all\r\n\r\n")

@@ -10,7 +10,7 @@ import pytest
 
 from rivetctl.cli.app import main
 from rivetctl.client import Client
-from rivetctl.errors import NetworkError, ProtocolError, RequestTimeoutError, RivetctlError
+from rivetctl.errors import ConnectionLostError, NetworkError, ProtocolError, RequestTimeoutError, RivetctlError
 from tests.hostile import HostilePeer
 
 CASES = [
@@ -23,6 +23,7 @@ CASES = [
     ("redirect-other-host", ProtocolError, "redirect"),
     ("truncated", NetworkError, ""),
     ("garbage-status-line", NetworkError, ""),
+    ("hang-up", ConnectionLostError, "the action may or may not have run"),
 ]
 
 
@@ -95,7 +96,9 @@ async def test_huge_body_is_refused_with_bounded_memory() -> None:
     assert peak < 200 * 1024 * 1024
 
 
-@pytest.mark.parametrize(("scenario", "code"), [("html-200", 9), ("redirect-other-host", 9), ("never-answers", 8)])
+@pytest.mark.parametrize(
+    ("scenario", "code"), [("html-200", 9), ("redirect-other-host", 9), ("never-answers", 8), ("hang-up", 7)]
+)
 async def test_cli_exit_codes_for_hostile_peers(scenario: str, code: int) -> None:
     async with HostilePeer(scenario) as peer:
         out, err = io.StringIO(), io.StringIO()
