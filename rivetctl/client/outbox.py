@@ -63,9 +63,10 @@ class Outbox:
     async def call(self, name: str, args: list[Any], *, encoding: Encoding, timeout: float | None) -> Any:
         """Queue action ``name`` for the writer (it sends once a session is live), and wait for the answer.
 
-        On a live session with nothing queued ahead of it, the frame is written at once by the caller (no
-        hop through the writer task; the order of frames is the order of calls either way). An action that
-        times out or is cancelled while still queued is never sent.
+        On a live session with nothing queued ahead of it, the caller writes the frame itself (no hop through
+        the writer task; the order of frames is the order of calls either way, since a frame reaches the
+        socket's buffer before ``send`` can suspend). An action that times out or is cancelled while still
+        queued is never sent; one written to a socket that then closes is never sent again.
         """
         action_id = self._next_id
         self._next_id += 1
@@ -183,7 +184,11 @@ class Outbox:
     # -- the writer --------------------------------------------------------------------------------
 
     async def write(self, transport: WebSocketTransport, trace: Callable[[str, bytes | str], None] | None) -> None:
-        """Write queued frames to ``transport`` until it closes (one writer task per session)."""
+        """Write queued frames to ``transport`` until it closes (one writer task per session).
+
+        Each wake-up writes every queued frame: ``send`` returns without suspending while the socket's buffer
+        is under its high-water mark, so a backlog goes out in one turn of the loop.
+        """
         self._trace = trace
         self._transport = transport
         try:
@@ -191,34 +196,38 @@ class Outbox:
                 while not self._queue:
                     self._wakeup.clear()
                     await self._wakeup.wait()
-                if not transport.writable:
-                    return  # closed: what is still queued waits for the next session
-                item = self._queue.popleft()
-                if isinstance(item, PendingAction):
-                    if item.future.done():
-                        continue
-                    item.sent = True
-                    frame = item.frame
-                else:
-                    frame = item
-                if not await self._send(transport, frame):
-                    return  # the socket is gone: what is still queued waits for the next session
+                while self._queue:
+                    if not transport.writable:
+                        return  # closing: what is still queued waits for the next session
+                    item = self._queue.popleft()
+                    if isinstance(item, PendingAction):
+                        if item.future.done():
+                            continue
+                        item.sent = True
+                        frame = item.frame
+                    else:
+                        frame = item
+                    if not await self._send(transport, frame):
+                        return  # the socket is gone: what is still queued waits for the next session
         finally:
             if self._transport is transport:
                 self._transport = None
 
     async def _send(self, transport: WebSocketTransport, frame: bytes) -> bool:
-        """Write one frame; False once the socket is unusable (the reader sees the close and cleans up)."""
-        # The frame reaches the socket's buffer before the first suspension point of ``transport.send``.
+        """Write one frame; False once the socket is unusable (the reader sees the close and cleans up).
+
+        Called only while ``transport.writable``: the frame is then in the socket's buffer before ``send``
+        first suspends (it suspends only to wait for a full buffer to drain), so an action counts as sent
+        from here on, even if the connection drops or the caller is cancelled while it waits.
+        """
         if self._trace is not None:
             self._trace("send", frame)
         try:
-            if not transport.send_nowait(frame):
-                await transport.send(frame)
+            await transport.send(frame)
         except ConnectionLostError:
             return False  # closed while writing: the frame may have gone out, so it counts as sent
         except Exception:
             log.exception("connection writer failed")
-            transport.abort()
+            transport.abort(1011)
             return False
         return True

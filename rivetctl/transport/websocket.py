@@ -1,42 +1,46 @@
-"""WebSocket transport: opens an actor's ``/connect`` socket and moves frames, mapping failures to our errors.
+"""WebSocket transport: opens an actor's ``/connect`` socket with websockets' asyncio client and moves frames.
 
 No protocol logic lives here: frames go in and out as bytes (JSON as text frames), and every failure of the
 ``websockets`` library becomes a rivetctl error — ``NetworkError`` (could not open: retryable),
 ``RequestTimeoutError``, ``ConnectionLostError`` (closed; carries the close code and reason),
 ``ProtocolError`` (the peer is not a RivetKit engine) or an ``ActorError`` decoded from a refused upgrade.
 Messages name only the origin (scheme, host, port): the gateway URL may carry ``rvt-token``.
+
+Only websockets' documented API is used: ``connect()`` (proxies from the environment left on), ``recv()``,
+``send()``, ``close()``, ``state``, and the ``ConnectionClosed`` exceptions for the close code and reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import re
-import socket
 import ssl
-from collections import deque
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, cast
 from urllib.parse import quote, urlsplit
 
-from rivetctl.errors import (
-    ConfigError,
-    ConnectionLostError,
-    NetworkError,
-    ProtocolError,
-    RequestTimeoutError,
-)
+from rivetctl.errors import ConfigError, ProtocolError
 from rivetctl.transport.http import USER_AGENT
-from rivetctl.transport.ws_errors import closed_error, open_error, origin, os_reason
-from rivetctl.transport.ws_routing import Message, Sink, routed_connection
+from rivetctl.transport.ws_errors import closed_error, open_error, origin, proxy_for
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
+Message = bytes | str
+Sink = Callable[[Message], None]
+
 SUBPROTOCOL = "rivet"
 MAX_FRAME = 4 * 1024 * 1024
 """Incoming frame limit: the server caps action outputs at 1 MiB, and JSON or BARE add an envelope."""
+MAX_QUEUE = 4096
+"""Frames websockets may hold for ``recv()`` before it stops reading the socket (it resumes at a quarter).
+The reader empties the queue on every turn of the loop, so it only ever holds what one read of the socket
+brought (at most 256 KiB); the mark is high enough that a burst of small events does not pause and resume
+reading for each read (websockets' default is 16 frames)."""
 PING_INTERVAL = 20.0
 """Keepalive pings detect a dead TCP path; the engine answers pings (it never sends its own)."""
 PING_TIMEOUT = 20.0
@@ -62,6 +66,9 @@ ws_log = logging.getLogger("rivetctl.websockets")
 """The logger handed to ``websockets`` (enable DEBUG on it to see frames); tokens are masked."""
 ws_log.addFilter(_RedactTokens())
 
+_closing: set[asyncio.Task[None]] = set()
+"""Closes started by ``abort()`` (kept referenced until they finish)."""
+
 
 def subprotocols(encoding: str, params: Any) -> list[str]:
     """The offered subprotocols: ``rivet``, ``rivet_encoding.<enc>`` and, with params, the params.
@@ -78,9 +85,29 @@ def subprotocols(encoding: str, params: Any) -> list[str]:
     return offered
 
 
-def _ssl_context(url: str, verify: bool | str) -> ssl.SSLContext | None:
+def ssl_context(url: str, verify: bool | str) -> ssl.SSLContext | None:
+    """The TLS context for ``wss://``: the system store (``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured, as
+    OpenSSL reads them when the default paths load), a CA bundle file, or no verification.
+
+    Loading a CA store takes tens of milliseconds: contexts are kept per setting (and per value of those
+    two variables), so reconnecting does not pay it again.
+    """
     if not url.startswith("wss:"):
         return None
+    key = (verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    ctx = _contexts.get(key)
+    if ctx is None:
+        try:
+            ctx = _contexts[key] = _new_context(verify)
+        except OSError as exc:  # an unreadable or non-PEM --cacert file (ssl.SSLError is an OSError)
+            raise ConfigError(f"cannot load CA certificates from --cacert {verify}: {exc.strerror or exc}") from None
+    return ctx
+
+
+_contexts: dict[tuple[bool | str, str | None, str | None], ssl.SSLContext] = {}
+
+
+def _new_context(verify: bool | str) -> ssl.SSLContext:
     if verify is True:
         return ssl.create_default_context()
     if verify is False:
@@ -91,31 +118,10 @@ def _ssl_context(url: str, verify: bool | str) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=verify)
 
 
-async def _tcp_connect(host: str, port: int) -> socket.socket:
-    """A connected non-blocking TCP socket (first address that answers); the caller bounds the time."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    last: OSError = OSError(f"no address for {host}")
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, address)
-        except OSError as exc:
-            sock.close()
-            last = exc
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-    raise last
-
-
 class WebSocketTransport:
     """One open WebSocket; ``send`` and ``recv`` raise ``ConnectionLostError`` once it is closed.
 
-    Keepalive: the library pings every ``ping_interval`` seconds and closes the socket (code 1011) when no
+    Keepalive: websockets pings every ``ping_interval`` seconds and closes the socket (code 1011) when no
     pong arrives within ``ping_timeout``, so a dead TCP path is noticed even on a quiet connection.
     """
 
@@ -128,23 +134,13 @@ class WebSocketTransport:
         self._ws = ws
         self._text = text
         self._open_state = State.OPEN
+        self._closer: asyncio.Task[None] | None = None
         self.display_url = display_url
-        self._inbox: deque[Message] = deque()
-        self._handler: Sink | None = None
-        self._failure: BaseException | None = None
-        self._wakeup: asyncio.Future[None] | None = None
-        self._lost = False
-        self._inbox.extend(ws.pending)  # type: ignore[attr-defined]  # came with the handshake answer
-        ws.pending.clear()  # type: ignore[attr-defined]
-        ws.sink = self._deliver  # type: ignore[attr-defined]
-        ws.on_lost = self._on_lost  # type: ignore[attr-defined]
-        if ws.lost:  # type: ignore[attr-defined]
-            self._on_lost()
 
     @property
     def writable(self) -> bool:
         """False once the socket is closing or closed: a frame sent now would not be written."""
-        return self._ws.protocol.state is self._open_state
+        return self._ws.state is self._open_state
 
     @classmethod
     async def open(
@@ -162,135 +158,108 @@ class WebSocketTransport:
     ) -> WebSocketTransport:
         """Open ``url`` (``ws://`` or ``wss://``) offering the RivetKit subprotocols.
 
-        Two budgets: ``connect_timeout`` for the TCP connection (a dead host fails fast), and
-        ``handshake_timeout`` for the HTTP upgrade, which the gateway answers only once the actor is
-        ready (created, woken, or rescheduled: seconds on a loaded server).
+        Two budgets: ``connect_timeout`` until the TCP connection is up (through the proxy, if the
+        environment names one: a dead host fails fast), then ``handshake_timeout`` for the TLS handshake
+        and the HTTP upgrade, which the gateway answers only once the actor is ready (created, woken, or
+        rescheduled: seconds on a loaded server). websockets builds its connection object the moment the
+        TCP connection (or the proxy tunnel) is up: the ``create_connection`` factory below marks that
+        moment and moves the deadline.
 
         Raises:
-            NetworkError: refused, reset, or a non-RivetKit HTTP answer (retryable).
+            NetworkError: refused, reset, a proxy or TLS failure, or a non-RivetKit HTTP answer (retryable).
             RequestTimeoutError: no TCP connection or no upgrade answer in time.
             ActorError: the upgrade was refused with a RivetKit error body.
             ProtocolError: the server answered the upgrade but not as a RivetKit engine.
-            ConfigError: the URL is not a WebSocket URL.
+            ConfigError: the URL is not a WebSocket URL, or the proxy address is invalid.
 
         ``display_url`` is the redacted URL used in messages (the default shows only the origin).
         """
-        from websockets.asyncio.client import connect
+        from websockets.asyncio.client import ClientConnection, connect
         from websockets.typing import Subprotocol
 
         shown = display_url or origin(url)
-        where = origin(shown)
-        offered = [Subprotocol(p) for p in subprotocols(encoding, params)]
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ConfigError(f"not a WebSocket URL: {shown}")
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        proxy, proxy_arg = proxy_for(url)
+        loop = asyncio.get_running_loop()
+        connected = False
+
+        def connection(*args: Any, **kwargs: Any) -> ClientConnection:
+            nonlocal connected
+            if not connected:
+                connected = True
+                with contextlib.suppress(RuntimeError):  # the connect budget ran out in this very turn
+                    budget.reschedule(None if handshake_timeout is None else loop.time() + handshake_timeout)
+            return ClientConnection(*args, **kwargs)
+
         try:
-            async with asyncio.timeout(connect_timeout):
-                sock = await _tcp_connect(parts.hostname, port)
-        except TimeoutError:
-            raise RequestTimeoutError(f"timed out connecting to {where}") from None
-        except OSError as exc:
-            raise NetworkError(f"cannot connect to {where}: {os_reason(exc)}") from None
-        try:
-            ws = await connect(
-                url,
-                sock=sock,
-                subprotocols=offered,
-                compression=None,
-                additional_headers=dict(headers or {}),
-                user_agent_header=USER_AGENT,
-                proxy=None,
-                open_timeout=handshake_timeout,
-                ping_interval=cls.ping_interval,
-                ping_timeout=cls.ping_timeout,
-                close_timeout=CLOSE_TIMEOUT,
-                max_size=MAX_FRAME,
-                ssl=_ssl_context(url, verify),
-                logger=ws_log,
-                create_connection=routed_connection(),
-            )
-        except BaseException as exc:
-            sock.close()  # no-op if websockets already owns and closed it
-            raise open_error(exc, shown, encoding) from None
+            async with asyncio.timeout(connect_timeout) as budget:
+                ws = await connect(
+                    url,
+                    subprotocols=[Subprotocol(p) for p in subprotocols(encoding, params)],
+                    compression=None,
+                    additional_headers=dict(headers or {}),
+                    user_agent_header=USER_AGENT,
+                    proxy=proxy_arg,
+                    open_timeout=None,
+                    ping_interval=cls.ping_interval,
+                    ping_timeout=cls.ping_timeout,
+                    close_timeout=CLOSE_TIMEOUT,
+                    max_size=MAX_FRAME,
+                    max_queue=MAX_QUEUE,
+                    ssl=ssl_context(url, verify),
+                    logger=ws_log,
+                    # Documented as "a wrapper or a subclass"; typed as a class.
+                    create_connection=cast("type[ClientConnection]", connection),
+                )
+        except Exception as exc:
+            raise open_error(exc, shown, encoding, connected=connected, proxy=proxy) from None
         if ws.subprotocol != SUBPROTOCOL:
-            await ws.close()
-            raise ProtocolError(f"{where} answered subprotocol {ws.subprotocol!r}, not {SUBPROTOCOL!r}")
+            await _close(ws, 1002, "")
+            raise ProtocolError(f"{origin(shown)} answered subprotocol {ws.subprotocol!r}, not {SUBPROTOCOL!r}")
         return cls(ws, text=text, display_url=shown)
 
-    def send_nowait(self, data: bytes) -> bool:
-        """Write one frame at once if the socket takes it without waiting; False (nothing written) when the
-        caller must ``await send(data)`` instead: the socket is closing, or its write buffer is full."""
-        try:
-            return self._ws.send_now(data, self._text)  # type: ignore[attr-defined,no-any-return]
-        except Exception as exc:
-            raise self._map_closed(exc) from None
-
     async def send(self, data: bytes) -> None:
-        """Send one frame (a text frame for JSON: ``data`` is UTF-8)."""
+        """Send one frame (a text frame for JSON: ``data`` is UTF-8).
+
+        The frame is in the socket's buffer before the first suspension; ``send`` then waits only while the
+        buffer is over its high-water mark (a peer that reads slowly).
+        """
         try:
             await self._ws.send(data, text=self._text)
         except Exception as exc:
             raise self._map_closed(exc) from None
 
-    async def recv(self) -> bytes | str:
+    async def recv(self) -> Message:
         """The next message; ``ConnectionLostError`` with the close code and reason once closed."""
-        while not self._inbox:
-            if self._lost:
-                raise self._lost_error()
-            self._wakeup = asyncio.get_running_loop().create_future()
-            await self._wakeup
-        return self._inbox.popleft()
+        try:
+            return await self._ws.recv()
+        except Exception as exc:
+            raise self._map_closed(exc) from None
 
     async def serve(self, handler: Sink) -> NoReturn:
         """Call ``handler(message)`` for every message, in order, as it arrives, until the socket closes.
 
-        Messages already received are handed over first. Always raises: ``ConnectionLostError`` once the
-        socket is closed, or whatever ``handler`` raised (the socket is then aborted).
+        Always raises: ``ConnectionLostError`` once the socket is closed, or whatever ``handler`` raised
+        (the socket is then closed: 1002 after a ``ProtocolError``, else 1011).
         """
-        try:
-            while self._inbox:
-                handler(self._inbox.popleft())
-        except BaseException:
-            self.abort()
-            raise
-        self._handler = handler
-        while not self._lost:
-            self._wakeup = asyncio.get_running_loop().create_future()
-            await self._wakeup
-        if self._failure is not None:
-            raise self._failure
-        raise self._lost_error()
+        from websockets.exceptions import ConnectionClosed
 
-    def _deliver(self, message: Message) -> None:
-        """Called by the connection in ``data_received`` for each whole message."""
-        handler = self._handler
-        if handler is None:
-            self._inbox.append(message)
-            self._wake()
-            return
-        if self._failure is not None:
-            return
-        try:
-            handler(message)
-        except BaseException as exc:  # end the session with it; data_received must not raise
-            self._failure = exc
-            self.abort()
-
-    def _on_lost(self) -> None:
-        self._lost = True
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._wakeup is not None and not self._wakeup.done():
-            self._wakeup.set_result(None)
-
-    def _lost_error(self) -> ConnectionLostError:
-        return closed_error(self._ws.protocol.close_exc, self.display_url)
+        recv = self._ws.recv
+        while True:
+            try:
+                message = await recv()
+            except ConnectionClosed as exc:
+                raise closed_error(exc, self.display_url) from None
+            try:
+                handler(message)
+            except BaseException as exc:
+                self.abort(1002 if isinstance(exc, ProtocolError) else 1011)
+                raise
 
     def _map_closed(self, exc: Exception) -> Exception:
-        # Imported on the failure path only: a per-frame import through websockets' lazy module
-        # attributes cost ~3 µs on every send and receive.
+        # Imported on the failure path only: websockets' lazy module attributes cost microseconds per use.
         from websockets.exceptions import ConnectionClosed
 
         return closed_error(exc, self.display_url) if isinstance(exc, ConnectionClosed) else exc
@@ -304,11 +273,33 @@ class WebSocketTransport:
         return self._ws.close_reason
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close with ``code``/``reason``; waits at most ``CLOSE_TIMEOUT`` for the TCP connection to end."""
-        await self._ws.close(code, reason)
+        """Close with ``code``/``reason``; the TCP connection is gone within about ``CLOSE_TIMEOUT``."""
+        await _close(self._ws, code, reason)
 
-    def abort(self) -> None:
-        """Drop the TCP connection at once, without a closing handshake."""
-        transport = self._ws.transport
-        if transport is not None:
-            transport.abort()
+    def abort(self, code: int = 1000, reason: str = "") -> None:
+        """Start closing and return at once (later calls do nothing); the TCP connection is gone within about
+        ``CLOSE_TIMEOUT`` even if the peer does not answer or stopped reading."""
+        if self._closer is None:
+            self._closer = task = asyncio.get_running_loop().create_task(_close(self._ws, code, reason))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+
+async def _close(ws: ClientConnection, code: int, reason: str) -> None:
+    """``ws.close()``, bounded even when the close frame waits behind a full write buffer.
+
+    websockets bounds the closing handshake by ``close_timeout`` and then drops the TCP connection, but a
+    close frame queued while flow control holds writes back first waits for the buffer to drain. A second
+    ``close()`` finds the connection closing, waits for the same deadline, and then drops the connection
+    (which also ends the first).
+    """
+    first = asyncio.ensure_future(ws.close(code, reason))
+    first.add_done_callback(_retrieve)
+    done, _ = await asyncio.wait({first}, timeout=CLOSE_TIMEOUT)
+    if not done:
+        await ws.close()
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -1,14 +1,17 @@
 """What a failed WebSocket open or a closed socket means, as rivetctl errors naming only the origin.
 
-The gateway URL may carry ``rvt-token``: messages show scheme, host and port, nothing else.
+The gateway URL may carry ``rvt-token``: messages show scheme, host and port, nothing else (and a proxy's
+address without its credentials).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import ssl
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from rivetctl.errors import (
+    ConfigError,
     ConnectionLostError,
     NetworkError,
     ProtocolError,
@@ -17,10 +20,48 @@ from rivetctl.errors import (
     actor_error_from,
 )
 
+TLS_HINT = "pass --cacert FILE or set SSL_CERT_FILE (or --insecure to skip verification)"
+
 
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
+def proxy_for(url: str) -> tuple[str | None, str | Literal[True]]:
+    """The proxy a connection to ``url`` goes through (None: direct), and the ``proxy`` argument for
+    websockets' ``connect``.
+
+    websockets' own rules (its proxy guide): a host matched by ``no_proxy`` is reached directly; otherwise
+    ``wss_proxy``/``ws_proxy``, then a SOCKS proxy of the system, then ``https_proxy``, then (``ws://``
+    only) ``http_proxy``. The argument is ``True`` (websockets applies those rules itself) except when only
+    ``all_proxy`` is set, which websockets does not read and httpx does: it is then passed explicitly, so
+    that WebSocket and HTTP go the same way.
+    """
+    import urllib.request
+
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    port = parts.port or (443 if secure else 80)
+    if urllib.request.proxy_bypass(f"{parts.hostname}:{port}"):
+        return None, True
+    proxies = urllib.request.getproxies()
+    for scheme in ("wss", "socks", "https") if secure else ("ws", "socks", "https", "http"):
+        found = proxies.get(scheme)
+        if found:
+            if scheme == "socks" and found.startswith("http://"):
+                found = "socks5h://" + found[len("http://") :]
+            return found, True
+    found = proxies.get("all")
+    return (found, found) if found else (None, True)
+
+
+def _proxy_origin(proxy: str) -> str:
+    """A proxy's scheme, host and port (never its credentials), even for an address that does not parse."""
+    try:
+        return origin(proxy)
+    except ValueError:
+        return "(unparsable)"
 
 
 def closed_error(exc: BaseException, display_url: str) -> ConnectionLostError:
@@ -65,26 +106,69 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def open_error(exc: BaseException, shown: str, encoding: str) -> BaseException:
-    """Map a failure of the WebSocket handshake (after TCP connected) to a rivetctl error."""
+def tls_error(exc: ssl.SSLError, peer: str) -> NetworkError:
+    """A failed TLS handshake; a verification failure says how to trust the server's certificate."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = exc.verify_message or exc.reason or "certificate verify failed"
+        return NetworkError(f"TLS handshake with {peer} failed: certificate verify failed: {detail}; {TLS_HINT}")
+    return NetworkError(f"TLS handshake with {peer} failed: {exc.reason or exc}")
+
+
+def open_error(
+    exc: BaseException, shown: str, encoding: str, *, connected: bool = True, proxy: str | None = None
+) -> BaseException:
+    """Map a failure to open a WebSocket to a rivetctl error.
+
+    ``connected``: the TCP connection (or the proxy's tunnel) was up, so the failure is in the TLS
+    handshake or the upgrade. ``proxy``: the proxy the connection went through, if any.
+    """
     from websockets import exceptions as wsx
 
     where = origin(shown)
+    via = _proxy_origin(proxy) if proxy else None
     if isinstance(exc, TimeoutError):
+        if not connected:
+            target = f"proxy {via} (for {where})" if via else where
+            return RequestTimeoutError(f"timed out connecting to {target}")
         return RequestTimeoutError(
             f"timed out waiting for {where} to accept the WebSocket (the gateway answers once the actor is ready)"
         )
+    if isinstance(exc, wsx.InvalidURI):  # its message holds the URL, which may carry the token
+        return ConfigError(f"not a valid WebSocket URL: {shown}")
+    if isinstance(exc, wsx.InvalidProxy):
+        return ConfigError(f"invalid proxy address {via} in the environment: {exc.msg}")
+    if isinstance(exc, ImportError) and via and via.startswith("socks"):
+        return ConfigError(f"the proxy {via} is a SOCKS proxy, which needs the python-socks package")
+    if isinstance(exc, wsx.InvalidProxyStatus):
+        status = int(exc.response.status_code)
+        hint = " (proxy authentication required: put user:password in the proxy URL)" if status == 407 else ""
+        return NetworkError(f"proxy {via} refused to open a tunnel to {where}: HTTP {status}{hint}")
+    if isinstance(exc, wsx.ProxyError):
+        return NetworkError(f"proxy {via} failed to open a tunnel to {where}: {exc}")
     if isinstance(exc, wsx.InvalidStatus):
         return rejected_upgrade(exc, shown, encoding)
     if isinstance(exc, wsx.NegotiationError):
         return ProtocolError(f"{where} did not accept the RivetKit subprotocol: {exc}")
+    if isinstance(exc, wsx.SecurityError):  # e.g. a redirect from wss:// to ws://, or too many redirects
+        return ProtocolError(
+            f"{where} redirected the WebSocket upgrade where websockets will not follow "
+            "(from wss:// to ws://, or more than 10 redirects)"
+        )
     if isinstance(exc, wsx.InvalidHandshake):
         # A truncated or garbled answer: a failed attempt, retried like a refused connection.
         return NetworkError(f"WebSocket handshake with {where} failed: {exc}")
     if isinstance(exc, wsx.ConnectionClosed):
         return closed_error(exc, shown)
+    if isinstance(exc, ssl.SSLError):
+        return tls_error(exc, f"proxy {via}" if via and not connected else where)
     if isinstance(exc, OSError):
+        if not connected:
+            if via:
+                return NetworkError(f"cannot connect to proxy {via} (for {where}): {os_reason(exc)}")
+            return NetworkError(f"cannot connect to {where}: {os_reason(exc)}")
         return NetworkError(f"WebSocket handshake with {where} failed: {os_reason(exc)}")
-    if isinstance(exc, ValueError):  # e.g. a redirect, which rivetctl never follows
+    if isinstance(exc, ValueError) and not connected:  # e.g. a proxy address with a port out of range
+        return ConfigError(f"invalid proxy address {via} in the environment: {exc}" if via else f"{where}: {exc}")
+    if isinstance(exc, ValueError):
         return ProtocolError(f"{where} did not answer the WebSocket upgrade as a RivetKit engine: {exc}")
     return exc

@@ -109,6 +109,38 @@ async def test_cut_mid_stream_reconnects_restores_subscriptions_and_delivers_que
     await conn.dispose()
 
 
+async def test_action_that_ran_before_the_connection_dropped_is_never_sent_again(
+    pclient: Client, direct: Client, proxy: FaultProxy, key: str
+) -> None:
+    """The request reaches the actor, which runs it; the answer is still on its way when the path is cut.
+    The caller is told the action may or may not have run, and the new connection never sends it again:
+    the actor's state shows exactly one run."""
+    conn = pclient.counter.get_or_create(key).connect()
+    rec = Recorder(conn)
+    await conn.wait_open(30)
+    first = conn.connection_id
+    assert await conn.increment(10) == 10
+    proxy.set_delay(2.0)  # every chunk, both ways: the answer comes back ~2 s after the actor ran the action
+    in_flight = asyncio.create_task(conn.increment(1))
+    counter = direct.counter.get_or_create(key)
+    deadline = time.monotonic() + 10
+    while await counter.getCount() != 11:  # the actor ran it (seen over HTTP, around the proxy)
+        assert time.monotonic() < deadline, "the request never reached the actor"
+        await asyncio.sleep(0.05)
+    assert not in_flight.done() and conn.in_flight == 1
+    proxy.set_delay(0)
+    proxy.cut_all()  # the answer, still held by the proxy, is lost with the connection
+    with pytest.raises(ConnectionLostError, match="may or may not have run") as lost:
+        await in_flight
+    assert lost.value.close_code == 1006
+    await until(lambda: conn.status == "connected" and conn.connection_id != first, timeout=15, why=lambda: rec)
+    await asyncio.sleep(0.5)  # room for a (wrong) re-send to land
+    assert await conn.getCount() == 11
+    assert await counter.getCount() == 11
+    assert conn.reconnects == 1 and conn.queued == 0 and conn.in_flight == 0
+    await conn.dispose()
+
+
 async def test_refused_for_three_seconds_reconnects_within_backoff_bounds(
     pclient: Client, proxy: FaultProxy, key: str
 ) -> None:

@@ -284,3 +284,33 @@ def test_websockets_debug_log_never_shows_the_token(caplog: pytest.LogCaptureFix
         ws_log.debug("> GET %s HTTP/1.1", "/gateway/abc123@s3cret/connect")
     assert "s3cret" not in caplog.text
     assert "rvt-token=***" in caplog.text and "/gateway/abc123@***/connect" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "expected"),
+    [
+        ({}, "wss://h.example", (None, True)),
+        ({"HTTPS_PROXY": "http://p:3128"}, "wss://h.example", ("http://p:3128", True)),
+        ({"HTTPS_PROXY": "http://p:3128"}, "ws://h.example", ("http://p:3128", True)),
+        ({"HTTP_PROXY": "http://p:3128"}, "ws://h.example", ("http://p:3128", True)),
+        ({"HTTP_PROXY": "http://p:3128"}, "wss://h.example", (None, True)),
+        ({"WSS_PROXY": "http://w:1", "HTTPS_PROXY": "http://p:3128"}, "wss://h.example", ("http://w:1", True)),
+        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "h.example"}, "wss://h.example:8443", (None, True)),
+        ({"ALL_PROXY": "http://a:8080"}, "ws://h.example", ("http://a:8080", "http://a:8080")),
+        ({"ALL_PROXY": "http://a:8080", "NO_PROXY": "*"}, "ws://h.example", (None, True)),
+    ],
+)
+def test_websocket_proxy_follows_websockets_rules_plus_all_proxy(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str, expected: tuple[object, object]
+) -> None:
+    """``True`` leaves the choice to websockets; only an ``ALL_PROXY`` (which websockets ignores) is passed."""
+    import os
+
+    from rivetctl.transport.ws_errors import proxy_for
+
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert proxy_for(url) == expected
