@@ -153,7 +153,7 @@ class SilentTcp:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception, asyncio.CancelledError):  # cancelled when the test's loop ends
             await asyncio.sleep(120)
         writer.close()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,8 +99,9 @@ class ActorConnection(ActionMethods):
       returns an unsubscribe function), ``await wait_open()``, ``await dispose()``.
     - Reconnection: any failure before ``Init`` is a failed attempt, retried after 0.25 s, 0.5 s, 1 s, …
       30 s (jittered) forever, unless the failure is fatal (a rejection by ``onBeforeConnect``, an
-      unknown actor): then the status becomes ``idle``, ``error`` holds the error, waiting actions are
-      rejected with it and later calls raise it. Every failed attempt is also reported to ``on_error``.
+      unknown actor, an untrusted TLS certificate, a proxy refusing the tunnel): then the status becomes
+      ``idle``, ``error`` holds the error, waiting actions are rejected with it and later calls raise it.
+      Every failed attempt is also reported to ``on_error``.
     """
 
     def __init__(self, handle: ActorHandle, *, params: Any = None, transport: str = "websocket") -> None:
@@ -362,8 +364,8 @@ class ActorConnection(ActionMethods):
             return policy.classify_code(error.full_code, query=kind)
         if isinstance(error, ConnectionLostError):
             return policy.classify(error.close_code, error.close_reason, query=kind)
-        if isinstance(error, NetworkError):
-            return policy.Verdict.RETRY
+        if isinstance(error, NetworkError):  # an untrusted certificate or a proxy's refusal will not heal
+            return policy.Verdict.FATAL if _permanent(error) else policy.Verdict.RETRY
         return policy.Verdict.FATAL  # ProtocolError, ConfigError, UnknownActorNameError, bugs
 
     async def _attempt(self) -> tuple[WebSocketTransport, Init]:
@@ -471,6 +473,38 @@ class ActorConnection(ActionMethods):
         self._listeners.finish_streams(error)
         self._set_status("idle")
         self._listeners.report(error)
+
+
+def _permanent(error: BaseException) -> bool:
+    """Whether retrying cannot heal a failure to reach the actor: the server's TLS certificate is not
+    trusted, or a proxy refused the tunnel with a 4xx (403, 407: credentials needed). The transports raise
+    their errors with the library's exception as ``__context__``; that chain is searched (bounded)."""
+    import ssl
+
+    todo: list[BaseException] = [error]
+    for _ in range(20):
+        if not todo:
+            break
+        cause = todo.pop()
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        status = _proxy_refusal(cause)
+        if status is not None:
+            return 400 <= status < 500
+        todo.extend(c for c in (cause.__cause__, cause.__context__) if c is not None)
+    return False
+
+
+def _proxy_refusal(exc: BaseException) -> int | None:
+    """The status with which a proxy refused a tunnel, if ``exc`` is such a refusal (websockets or httpx)."""
+    wsx = sys.modules.get("websockets.exceptions")
+    if wsx is not None and isinstance(exc, wsx.InvalidProxyStatus):
+        return int(exc.response.status_code)
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.ProxyError):  # "403 Forbidden": the status comes first
+        head = str(exc).split(" ", 1)[0]
+        return int(head) if head.isdigit() else None
+    return None
 
 
 def _wrap(exc: Exception) -> RivetctlError:

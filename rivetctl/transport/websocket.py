@@ -170,7 +170,9 @@ class WebSocketTransport:
             RequestTimeoutError: no TCP connection or no upgrade answer in time.
             ActorError: the upgrade was refused with a RivetKit error body.
             ProtocolError: the server answered the upgrade but not as a RivetKit engine.
-            ConfigError: the URL is not a WebSocket URL, or the proxy address is invalid.
+            ConfigError: the URL is not a WebSocket URL, the proxy address is invalid, or --cacert unreadable.
+
+        The error's ``__context__`` is websockets' (or the OS's) exception, its ``__cause__`` None.
 
         ``display_url`` is the redacted URL used in messages (the default shows only the origin).
         """

@@ -6,6 +6,7 @@ address without its credentials).
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from rivetctl.errors import (
 )
 
 TLS_HINT = "pass --cacert FILE or set SSL_CERT_FILE (or --insecure to skip verification)"
+PROXY_VARIABLES = "HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY"
 
 
 def origin(url: str) -> str:
@@ -56,12 +58,14 @@ def proxy_for(url: str) -> tuple[str | None, str | Literal[True]]:
     return (found, found) if found else (None, True)
 
 
-def _proxy_origin(proxy: str) -> str:
-    """A proxy's scheme, host and port (never its credentials), even for an address that does not parse."""
+def _proxy_address(proxy: str) -> str:
+    """A proxy's ``host:port`` (never its credentials), even for an address that does not parse."""
     try:
-        return origin(proxy)
+        parts = urlsplit(proxy)
+        port = parts.port or (443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80)
     except ValueError:
-        return "(unparsable)"
+        return "(unparsable address)"
+    return f"{parts.hostname}:{port}"
 
 
 def closed_error(exc: BaseException, display_url: str) -> ConnectionLostError:
@@ -103,15 +107,20 @@ def rejected_upgrade(exc: Any, display_url: str, encoding: str) -> RivetctlError
 def os_reason(exc: OSError) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (is the server running?)"
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            return "unknown host"
+        return f"cannot resolve the host name ({exc.strerror or exc})"
     return exc.strerror or str(exc) or type(exc).__name__
 
 
 def tls_error(exc: ssl.SSLError, peer: str) -> NetworkError:
     """A failed TLS handshake; a verification failure says how to trust the server's certificate."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = exc.verify_message or exc.reason or "certificate verify failed"
-        return NetworkError(f"TLS handshake with {peer} failed: certificate verify failed: {detail}; {TLS_HINT}")
-    return NetworkError(f"TLS handshake with {peer} failed: {exc.reason or exc}")
+        why = exc.verify_message or exc.reason or "untrusted certificate"
+        return NetworkError(f"cannot connect to {peer}: certificate verify failed: {why}; {TLS_HINT}")
+    hint = "; is it a wss:// server?" if exc.reason == "WRONG_VERSION_NUMBER" else ""
+    return NetworkError(f"cannot connect to {peer}: TLS handshake failed ({exc.reason or exc}){hint}")
 
 
 def open_error(
@@ -125,10 +134,10 @@ def open_error(
     from websockets import exceptions as wsx
 
     where = origin(shown)
-    via = _proxy_origin(proxy) if proxy else None
+    via = f"the proxy {_proxy_address(proxy)}" if proxy else None
+    target = f"{via} (for {where}; set by {PROXY_VARIABLES})" if via else where
     if isinstance(exc, TimeoutError):
         if not connected:
-            target = f"proxy {via} (for {where})" if via else where
             return RequestTimeoutError(f"timed out connecting to {target}")
         return RequestTimeoutError(
             f"timed out waiting for {where} to accept the WebSocket (the gateway answers once the actor is ready)"
@@ -136,15 +145,15 @@ def open_error(
     if isinstance(exc, wsx.InvalidURI):  # its message holds the URL, which may carry the token
         return ConfigError(f"not a valid WebSocket URL: {shown}")
     if isinstance(exc, wsx.InvalidProxy):
-        return ConfigError(f"invalid proxy address {via} in the environment: {exc.msg}")
-    if isinstance(exc, ImportError) and via and via.startswith("socks"):
-        return ConfigError(f"the proxy {via} is a SOCKS proxy, which needs the python-socks package")
+        return ConfigError(f"invalid proxy address in the environment ({PROXY_VARIABLES}): {exc.msg}")
+    if isinstance(exc, ImportError) and proxy and proxy.startswith("socks"):
+        return ConfigError(f"{via} is a SOCKS proxy, which needs the python-socks package")
     if isinstance(exc, wsx.InvalidProxyStatus):
         status = int(exc.response.status_code)
         hint = " (proxy authentication required: put user:password in the proxy URL)" if status == 407 else ""
-        return NetworkError(f"proxy {via} refused to open a tunnel to {where}: HTTP {status}{hint}")
+        return NetworkError(f"{via} refused to connect to {where}: HTTP {status}{hint} (check {PROXY_VARIABLES})")
     if isinstance(exc, wsx.ProxyError):
-        return NetworkError(f"proxy {via} failed to open a tunnel to {where}: {exc}")
+        return NetworkError(f"{via} failed to connect to {where}: {exc} (check {PROXY_VARIABLES})")
     if isinstance(exc, wsx.InvalidStatus):
         return rejected_upgrade(exc, shown, encoding)
     if isinstance(exc, wsx.NegotiationError):
@@ -160,15 +169,15 @@ def open_error(
     if isinstance(exc, wsx.ConnectionClosed):
         return closed_error(exc, shown)
     if isinstance(exc, ssl.SSLError):
-        return tls_error(exc, f"proxy {via}" if via and not connected else where)
+        return tls_error(exc, target if not connected else where)
     if isinstance(exc, OSError):
         if not connected:
-            if via:
-                return NetworkError(f"cannot connect to proxy {via} (for {where}): {os_reason(exc)}")
-            return NetworkError(f"cannot connect to {where}: {os_reason(exc)}")
+            return NetworkError(f"cannot connect to {target}: {os_reason(exc)}")
         return NetworkError(f"WebSocket handshake with {where} failed: {os_reason(exc)}")
     if isinstance(exc, ValueError) and not connected:  # e.g. a proxy address with a port out of range
-        return ConfigError(f"invalid proxy address {via} in the environment: {exc}" if via else f"{where}: {exc}")
+        if via:
+            return ConfigError(f"invalid proxy address in the environment ({PROXY_VARIABLES}): {exc}")
+        return ConfigError(f"cannot connect to {where}: {exc}")
     if isinstance(exc, ValueError):
         return ProtocolError(f"{where} did not answer the WebSocket upgrade as a RivetKit engine: {exc}")
     return exc

@@ -16,7 +16,7 @@ import pytest
 
 from rivetctl.client import Client
 from rivetctl.client.connection import ActorConnection
-from rivetctl.errors import ConfigError, NetworkError, ProtocolError, RivetctlError
+from rivetctl.errors import ConfigError, NetworkError, ProtocolError, RequestTimeoutError, RivetctlError
 from tests.hostile_ws import ConnectProxy, HostileWsPeer, SilentTcp
 
 ACTOR_ID = "a" * 30
@@ -122,7 +122,6 @@ async def test_tcp_that_never_answers_the_handshake() -> None:
 async def test_connect_and_upgrade_have_their_own_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
     """``connect_timeout`` bounds reaching the host (or the proxy's tunnel); the upgrade then gets the whole
     ``handshake_timeout``, counted from the moment the TCP connection is up."""
-    from rivetctl.errors import RequestTimeoutError
     from rivetctl.transport.websocket import WebSocketTransport
 
     _no_proxy_env(monkeypatch)
@@ -134,7 +133,7 @@ async def test_connect_and_upgrade_have_their_own_budgets(monkeypatch: pytest.Mo
         assert 1.0 <= time.monotonic() - started < 1.8
         monkeypatch.setenv("HTTP_PROXY", silent.endpoint)  # a proxy that never answers CONNECT
         started = time.monotonic()
-        with pytest.raises(RequestTimeoutError, match=r"connecting to proxy http://127\.0\.0\.1:\d+ \(for ws://"):
+        with pytest.raises(RequestTimeoutError, match=r"connecting to the proxy 127\.0\.0\.1:\d+ \(for ws://"):
             await WebSocketTransport.open(
                 "ws://rivet.invalid:6420/connect", encoding="bare", connect_timeout=0.3, handshake_timeout=5.0
             )
@@ -246,13 +245,29 @@ async def test_proxy_failures_are_clear_network_errors(monkeypatch: pytest.Monke
     async with HostileWsPeer("wrong-and-duplicate-ids") as peer, ConnectProxy(status=407) as proxy:
         url = f"ws://127.0.0.1:{peer.port}/connect"
         monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:s3cret@"))
-        with pytest.raises(NetworkError, match=r"proxy http://127\.0\.0\.1:\d+ refused .* HTTP 407") as refused:
+        with pytest.raises(NetworkError, match=r"the proxy 127\.0\.0\.1:\d+ refused .* HTTP 407") as refused:
             await WebSocketTransport.open(url, encoding="bare")
         assert "s3cret" not in str(refused.value)
+        async with _client(peer.endpoint) as client:  # a live connection stops: retrying would not help
+            conn = client.counter.get_for_id(ACTOR_ID).connect()
+            try:
+                with pytest.raises(NetworkError, match="HTTP 407"):
+                    await conn.wait_open(timeout=5)
+                assert conn.status == "idle" and conn.attempts == 1
+            finally:
+                await conn.dispose()
         with _closed_port() as port:
             monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
-            with pytest.raises(NetworkError, match=r"cannot connect to proxy http://127\.0\.0\.1:\d+ .*refused"):
+            with pytest.raises(NetworkError, match=r"cannot connect to the proxy 127\.0\.0\.1:\d+ .*refused"):
                 await WebSocketTransport.open(url, encoding="bare")
+            async with _client(peer.endpoint) as client:  # a proxy that is down may come back: retried
+                conn = client.counter.get_for_id(ACTOR_ID).connect()
+                try:
+                    with pytest.raises(RequestTimeoutError, match="cannot connect to the proxy"):
+                        await conn.wait_open(timeout=1.5)
+                    assert conn.status == "connecting" and conn.attempts >= 2
+                finally:
+                    await conn.dispose()
     assert peer.accepted == 0
 
 
@@ -277,6 +292,14 @@ async def test_tls_verification_failure_names_the_fix_and_each_fix_works(
             await WebSocketTransport.open(url, encoding="bare")
         assert "certificate verify failed" in str(failed.value)
         assert "pass --cacert FILE or set SSL_CERT_FILE (or --insecure to skip verification)" in str(failed.value)
+        async with Client(peer.endpoint, encoding="bare", env={}) as client:
+            conn = client.counter.get_for_id(ACTOR_ID).connect()
+            try:
+                with pytest.raises(NetworkError, match="--cacert"):
+                    await conn.wait_open(timeout=5)
+                assert conn.status == "idle" and conn.attempts == 1  # not retried: it would not heal
+            finally:
+                await conn.dispose()
 
         async def opens(verify: bool | str) -> None:
             transport = await WebSocketTransport.open(url, encoding="bare", verify=verify)
