@@ -156,10 +156,12 @@ class HttpProxy:
             answer = asyncio.ensure_future(self._answer_from(up_reader, writer))
             sending = asyncio.ensure_future(relay(reader, upstream))
             try:
-                await answer
+                # Done when the answer has been passed on, or when the client has gone (nobody to answer).
+                await asyncio.wait({answer, sending}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                sending.cancel()
-                await asyncio.gather(sending, return_exceptions=True)
+                for part in (answer, sending):
+                    part.cancel()
+                await asyncio.gather(answer, sending, return_exceptions=True)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, ConnectionError):
             pass
         except asyncio.CancelledError:

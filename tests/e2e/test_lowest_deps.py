@@ -2,13 +2,15 @@
 
 pyproject.toml's floors are pinned exactly (``name==floor``; pip resolves only what they depend on), the
 project's wheel is installed beside them without dependencies, and the installed ``rivetctl`` runs a smoke
-that reaches each dependency: typer (every command), httpx (call, get, state), websockets (connect, watch),
-cbor2 (``--encoding cbor``), rich (``-o table``), PyYAML (``-o yaml``) and prompt-toolkit (the REPL on a
-pseudo-terminal). The venv is cached by the floors' hash under ``$XDG_CACHE_HOME/rivetctl-tests``.
+that reaches each dependency: typer (every command, completion scripts, man page), httpx (call, get, state),
+websockets (connect, watch), both over TLS and through proxies, cbor2 (``--encoding cbor``), rich
+(``-o table``), PyYAML (``-o yaml``) and prompt-toolkit (the REPL on a pseudo-terminal); then the unit suite
+runs with the same versions. The venv is cached by the floors' hash under ``$XDG_CACHE_HOME/rivetctl-tests``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -30,10 +32,15 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.httpproxy import HttpProxy
+from tests.tlsproxy import TlsProxy
+
 pytestmark = pytest.mark.server
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 900
+STALE_AFTER = 14 * 86_400
+NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "node_modules", "__pycache__", ".*_cache", ".hypothesis")
 UNIT_TOOLS = {"pytest", "pytest-asyncio", "pytest-timeout", "hypothesis", "pexpect"}
 ENVIRONMENT_BOUND = [
     # runs scripts/generate, which uses the checkout's .venv rather than the interpreter running the test
@@ -93,7 +100,12 @@ def floors_venv(pins: dict[str, str], tools: list[str]) -> Path:
     python = venv / "bin" / "python"
     done = venv / "installed.json"
     with locked(cache_root() / "lowest-deps.lock"):
+        for old in cache_root().glob("lowest-deps-*"):
+            marker = old / "installed.json"
+            if old != venv and (not marker.exists() or time.time() - marker.stat().st_mtime > STALE_AFTER):
+                shutil.rmtree(old, ignore_errors=True)  # built for floors unused for weeks, or never finished
         if done.exists() and subprocess.run([python, "-c", "pass"], capture_output=True).returncode == 0:
+            done.touch()
             return venv
         shutil.rmtree(venv, ignore_errors=True)
         _run([sys.executable, "-m", "venv", str(venv)], "creating the venv", timeout=INSTALL_TIMEOUT)
@@ -114,9 +126,11 @@ def installed_versions(python: Path, names: list[str], env: dict[str, str]) -> d
 
 def install_rivetctl(python: Path, work: Path) -> Path:
     """Build this checkout's wheel and install it for ``python`` without dependencies; returns its directory."""
-    dist = work / "dist"
+    dist, source = work / "dist", work / "source"
+    # A copy, so that a build/ left in the checkout by an earlier build cannot add modules that are gone.
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(source)],
         "building the rivetctl wheel",
         timeout=300,
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
@@ -150,7 +164,12 @@ def unit_suite(python: Path, tmp_path: Path) -> None:
 
 def smoke(python: Path, site: Path, pins: dict[str, str], endpoint: str, key: str, tmp_path: Path) -> None:
     """The installed ``rivetctl`` (``site``) run by ``python`` against the real server, reaching each dependency."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVET") and not k.lower().endswith("_proxy")}
+    drop = ("ssl_cert_file", "ssl_cert_dir")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RIVET") and not k.lower().endswith("_proxy") and k.lower() not in drop
+    }
     env.update(
         {
             "PYTHONPATH": str(site),
@@ -241,6 +260,70 @@ def smoke(python: Path, site: Path, pins: dict[str, str], endpoint: str, key: st
     assert "count" in table and "12" in table
 
     repl_on_a_terminal(exe, key, env, tmp_path)
+    asyncio.run(through_proxies(exe, endpoint, f"{key}-p", env, tmp_path))
+
+
+async def through_proxies(exe: str, endpoint: str, key: str, env: dict[str, str], tmp_path: Path) -> None:
+    """https:// and wss:// behind a TLS-terminating proxy, through an HTTP proxy, with the CA given each way;
+    plain http:// through the proxy (absolute-form), ALL_PROXY, and NO_PROXY bypassing it."""
+
+    async def rivetctl(*args: str, stdin: str = "", fails: bool = False, **extra: str) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            exe,
+            *args,
+            env={**env, **extra},
+            cwd=tmp_path,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise AssertionError(f"rivetctl {' '.join(args)} did not finish") from None
+        if fails:
+            lines = err.decode().strip().splitlines()
+            assert proc.returncode != 0 and len(lines) == 1 and "Traceback" not in lines[0], err.decode()
+            return lines[0]
+        assert proc.returncode == 0, f"rivetctl {' '.join(args)} {extra} (exit {proc.returncode}): {err.decode()}"
+        return out.decode()
+
+    def events(out: str) -> list[tuple[object, object]]:
+        lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+        return [(x["event"], x["args"]) for x in lines if x["type"] == "event"]
+
+    async with TlsProxy(endpoint) as tls, HttpProxy() as proxy:
+        ca = str(tls.write_ca(tmp_path / "ca.pem"))
+        secure = {"RIVET_ENDPOINT": tls.endpoint, "HTTPS_PROXY": proxy.url}
+        out = await rivetctl("--cacert", ca, "call", "counter", key, "increment", "5", **secure)
+        assert out.strip() == "5"
+        out = await rivetctl(
+            "connect", "counter", key, "--sub", "newCount", stdin="increment 1\n", **secure, SSL_CERT_FILE=ca
+        )
+        assert events(out) == [("newCount", [6])]
+        assert set(proxy.tunnels) == {f"127.0.0.1:{tls.port}"} and len(proxy.tunnels) >= 2
+        assert proxy.requests == []
+        for command in (["call", "counter", key, "getCount"], ["--timeout", "5", "connect", "counter", key]):
+            line = await rivetctl(*command, stdin="getCount\n", fails=True, RIVET_ENDPOINT=tls.endpoint)
+            assert "certificate" in line and "--cacert" in line and "internal error" not in line, line
+
+        out = await rivetctl("call", "counter", key, "increment", "1", HTTP_PROXY=proxy.url)
+        assert out.strip() == "7" and proxy.requests
+        tunnels = len(proxy.tunnels)
+        out = await rivetctl("connect", "counter", key, "--sub", "newCount", stdin="increment 1\n", ALL_PROXY=proxy.url)
+        assert events(out) == [("newCount", [8])] and len(proxy.tunnels) > tunnels
+
+        before = proxy.forwarded
+        bypass = {"HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url, "ALL_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"}
+        out = await rivetctl("connect", "counter", key, "--sub", "newCount", stdin="increment 1\n", **bypass)
+        assert events(out) == [("newCount", [9])]
+        out = await rivetctl(
+            "--insecure", "call", "counter", key, "increment", "1", **bypass, RIVET_ENDPOINT=tls.endpoint
+        )
+        assert out.strip() == "10"
+        assert proxy.forwarded == before
 
 
 def repl_on_a_terminal(exe: str, key: str, env: dict[str, str], cwd: Path) -> None:
