@@ -373,12 +373,13 @@ class _TrustStore:
                     ctx.load_verify_locations(capath=self.verify)
                 else:
                     ctx.load_verify_locations(cafile=self.verify)
-            elif cafile := os.environ.get("SSL_CERT_FILE"):
-                source = f"SSL_CERT_FILE={cafile}"
-                ctx.load_verify_locations(cafile=cafile)
-            elif capath := os.environ.get("SSL_CERT_DIR"):
-                source = f"SSL_CERT_DIR={capath}"
-                ctx.load_verify_locations(capath=capath)
+            elif (cafile := os.environ.get("SSL_CERT_FILE")) or os.environ.get("SSL_CERT_DIR"):
+                # As OpenSSL's default paths do: the bundle and the directory both, when both are set.
+                capath = os.environ.get("SSL_CERT_DIR")
+                source = " and ".join(
+                    f"{name}={value}" for name, value in (("SSL_CERT_FILE", cafile), ("SSL_CERT_DIR", capath)) if value
+                )
+                ctx.load_verify_locations(cafile=cafile or None, capath=capath or None)
             else:
                 ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
         except (OSError, ssl.SSLError) as exc:

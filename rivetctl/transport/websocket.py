@@ -115,6 +115,8 @@ def _new_context(verify: bool | str) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
     return ssl.create_default_context(cafile=verify)
 
 

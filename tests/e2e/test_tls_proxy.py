@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trustme
 
 from rivetctl.client import Client
 from rivetctl.devserver import DevServer
@@ -220,6 +222,38 @@ async def test_https_and_wss_through_tls_terminating_proxy(
         env["SSL_CERT_FILE"] = str(ca_file)
     else:
         flags = ["--insecure"]
+    await every_command(key, flags, env)
+    assert tls.accepted >= 6
+
+
+def hashed_ca_dir(ca_file: Path, where: Path) -> Path:
+    """A directory in OpenSSL's ``capath`` layout (``<subject hash>.0``) holding ``ca_file``."""
+    digest = subprocess.run(
+        ["openssl", "x509", "-subject_hash", "-noout", "-in", str(ca_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    where.mkdir()
+    (where / f"{digest}.0").write_bytes(ca_file.read_bytes())
+    return where
+
+
+@pytest.mark.parametrize("trust", ["--cacert DIR", "SSL_CERT_DIR beside SSL_CERT_FILE"])
+async def test_ca_directories_are_trusted_over_https_and_wss(
+    tls: TlsProxy, ca_file: Path, base_env: dict[str, str], key: str, trust: str, tmp_path: Path
+) -> None:
+    ca_dir = hashed_ca_dir(ca_file, tmp_path / "certs")
+    env = {**base_env, "RIVET_ENDPOINT": tls.endpoint}
+    flags: list[str] = []
+    if trust == "--cacert DIR":
+        flags = ["--cacert", str(ca_dir)]
+    else:
+        # The bundle trusts some other CA; the server's CA is only in the directory: both must be read.
+        other = trustme.CA()
+        other.cert_pem.write_to_path(str(tmp_path / "other.pem"))
+        env["SSL_CERT_FILE"] = str(tmp_path / "other.pem")
+        env["SSL_CERT_DIR"] = str(ca_dir)
     await every_command(key, flags, env)
     assert tls.accepted >= 6
 
