@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 CHUNK = 65_536
@@ -58,37 +59,25 @@ async def close(writer: asyncio.StreamWriter) -> None:
         abort(writer)
 
 
-class HttpProxy:
-    """An HTTP/1.1 forward proxy on a free loopback port.
+class LoopbackServer:
+    """A server of ours on a free loopback port: the connections it handles, aborted and cancelled on ``stop``."""
 
-    Attributes:
-        tunnels: ``host:port`` of every CONNECT tunnel opened, in order.
-        requests: ``METHOD URL`` of every absolute-form request forwarded, in order.
-        refused: requests answered with the ``refuse`` status.
-    """
+    host = "127.0.0.1"
 
-    def __init__(self, *, refuse: int | None = None) -> None:
-        self.host = "127.0.0.1"
+    def __init__(self) -> None:
         self.port = 0
-        self.refuse = refuse
-        self.tunnels: list[str] = []
-        self.requests: list[str] = []
-        self.refused = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
 
-    @property
-    def forwarded(self) -> int:
-        """Tunnels plus absolute-form requests: everything that went through."""
-        return len(self.tunnels) + len(self.requests)
+    async def start(self) -> Self:
+        raise NotImplementedError
 
-    async def start(self) -> HttpProxy:
-        self._server = await asyncio.start_server(self._handle, self.host, 0, limit=HEAD_LIMIT)
+    async def _listen(self, **kwargs: Any) -> Self:
+        self._server = await asyncio.start_server(self._handle, self.host, 0, **kwargs)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -102,11 +91,40 @@ class HttpProxy:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def __aenter__(self) -> HttpProxy:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+class HttpProxy(LoopbackServer):
+    """An HTTP/1.1 forward proxy on a free loopback port.
+
+    Attributes:
+        tunnels: ``host:port`` of every CONNECT tunnel opened, in order.
+        requests: ``METHOD URL`` of every absolute-form request forwarded, in order.
+        refused: requests answered with the ``refuse`` status.
+    """
+
+    def __init__(self, *, refuse: int | None = None) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.tunnels: list[str] = []
+        self.requests: list[str] = []
+        self.refused = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def forwarded(self) -> int:
+        """Tunnels plus absolute-form requests: everything that went through."""
+        return len(self.tunnels) + len(self.requests)
+
+    async def start(self) -> Self:
+        return await self._listen(limit=HEAD_LIMIT)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

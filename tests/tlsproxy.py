@@ -16,14 +16,15 @@ import asyncio
 import contextlib
 import ssl
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
 import trustme
 
-from tests.httpproxy import abort, close, join
+from tests.httpproxy import LoopbackServer, close, join
 
 
-class TlsProxy:
+class TlsProxy(LoopbackServer):
     """TLS on the outside, the plain ``target`` (``http://host:port``) on the inside.
 
     Attributes:
@@ -37,14 +38,10 @@ class TlsProxy:
             raise ValueError(f"target needs host and port: {target!r}")
         self.target_host = parts.hostname
         self.target_port = parts.port
-        self.host = "127.0.0.1"
-        self.port = 0
+        super().__init__()
         self.ca = trustme.CA()
         self._cert = self.ca.issue_cert("127.0.0.1", "::1", "localhost")
         self.accepted = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def endpoint(self) -> str:
@@ -60,26 +57,8 @@ class TlsProxy:
         self._cert.configure_cert(ctx)
         return ctx
 
-    async def start(self) -> TlsProxy:
-        self._server = await asyncio.start_server(self._handle, self.host, 0, ssl=self._context())
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            abort(writer)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def __aenter__(self) -> TlsProxy:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+    async def start(self) -> Self:
+        return await self._listen(ssl=self._context())
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
