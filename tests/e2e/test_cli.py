@@ -20,6 +20,7 @@ import pytest
 
 from rivetctl.cli.app import main
 from rivetctl.devserver import DevServer
+from tests.envs import private_home
 
 
 @dataclass
@@ -37,14 +38,7 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def cli_env(endpoint: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "RIVET_ENDPOINT": endpoint,
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "HOME": str(tmp_path),
-        "NO_COLOR": "1",
-    }
+    return {"RIVET_ENDPOINT": endpoint, **private_home(tmp_path)}
 
 
 @pytest.fixture

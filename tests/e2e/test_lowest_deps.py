@@ -32,6 +32,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.envs import outside_world, private_home
 from tests.httpproxy import HttpProxy
 from tests.tlsproxy import TlsProxy
 
@@ -164,23 +165,7 @@ def unit_suite(python: Path, tmp_path: Path) -> None:
 
 def smoke(python: Path, site: Path, pins: dict[str, str], endpoint: str, key: str, tmp_path: Path) -> None:
     """The installed ``rivetctl`` (``site``) run by ``python`` against the real server, reaching each dependency."""
-    drop = ("ssl_cert_file", "ssl_cert_dir")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("RIVET") and not k.lower().endswith("_proxy") and k.lower() not in drop
-    }
-    env.update(
-        {
-            "PYTHONPATH": str(site),
-            "RIVET_ENDPOINT": endpoint,
-            "XDG_CONFIG_HOME": str(tmp_path / "config"),
-            "XDG_STATE_HOME": str(tmp_path / "state"),
-            "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            "HOME": str(tmp_path),
-            "NO_COLOR": "1",
-        }
-    )
+    env = {**outside_world(), **private_home(tmp_path), "PYTHONPATH": str(site), "RIVET_ENDPOINT": endpoint}
     versions = installed_versions(python, sorted(pins), env)
     assert {n: Version(v) for n, v in versions.items()} == {n: Version(v) for n, v in pins.items()}
     exe = str(site / "bin" / "rivetctl")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import trustme
 from rivetctl.client import Client
 from rivetctl.devserver import DevServer
 from rivetctl.errors import RivetctlError
+from tests.envs import outside_world, private_home
 from tests.httpproxy import HttpProxy
 from tests.tlsproxy import TlsProxy
 
@@ -39,22 +39,9 @@ class Result:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
-def _clean_environ() -> dict[str, str]:
-    """The test process's environment without anything that would pick a server, a proxy or a CA."""
-    drop = {name.lower() for name in PROXY_VARS} | {"ssl_cert_file", "ssl_cert_dir", "requests_ca_bundle"}
-    return {k: v for k, v in os.environ.items() if not k.startswith("RIVET") and k.lower() not in drop}
-
-
 @pytest.fixture
 def base_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **_clean_environ(),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "HOME": str(tmp_path),
-        "NO_COLOR": "1",
-    }
+    return {**outside_world(), **private_home(tmp_path)}
 
 
 @pytest.fixture
