@@ -54,7 +54,15 @@ class ProtocolError(RivetctlError):
 
 
 class NetworkError(RivetctlError):
-    """The server could not be reached, or the transport failed."""
+    """The server could not be reached, or the transport failed.
+
+    ``permanent``: trying again cannot help (the server's certificate is not trusted, a proxy refused the
+    tunnel with a 4xx); a live connection stops reconnecting on it.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class RequestTimeoutError(NetworkError):

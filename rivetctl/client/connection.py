@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -364,8 +363,8 @@ class ActorConnection(ActionMethods):
             return policy.classify_code(error.full_code, query=kind)
         if isinstance(error, ConnectionLostError):
             return policy.classify(error.close_code, error.close_reason, query=kind)
-        if isinstance(error, NetworkError):  # an untrusted certificate or a proxy's refusal will not heal
-            return policy.Verdict.FATAL if _permanent(error) else policy.Verdict.RETRY
+        if isinstance(error, NetworkError):  # e.g. an untrusted certificate or a proxy's refusal will not heal
+            return policy.Verdict.FATAL if error.permanent else policy.Verdict.RETRY
         return policy.Verdict.FATAL  # ProtocolError, ConfigError, UnknownActorNameError, bugs
 
     async def _attempt(self) -> tuple[WebSocketTransport, Init]:
@@ -473,38 +472,6 @@ class ActorConnection(ActionMethods):
         self._listeners.finish_streams(error)
         self._set_status("idle")
         self._listeners.report(error)
-
-
-def _permanent(error: BaseException) -> bool:
-    """Whether retrying cannot heal a failure to reach the actor: the server's TLS certificate is not
-    trusted, or a proxy refused the tunnel with a 4xx (403, 407: credentials needed). The transports raise
-    their errors with the library's exception as ``__context__``; that chain is searched (bounded)."""
-    import ssl
-
-    todo: list[BaseException] = [error]
-    for _ in range(20):
-        if not todo:
-            break
-        cause = todo.pop()
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        status = _proxy_refusal(cause)
-        if status is not None:
-            return 400 <= status < 500
-        todo.extend(c for c in (cause.__cause__, cause.__context__) if c is not None)
-    return False
-
-
-def _proxy_refusal(exc: BaseException) -> int | None:
-    """The status with which a proxy refused a tunnel, if ``exc`` is such a refusal (websockets or httpx)."""
-    wsx = sys.modules.get("websockets.exceptions")
-    if wsx is not None and isinstance(exc, wsx.InvalidProxyStatus):
-        return int(exc.response.status_code)
-    httpx = sys.modules.get("httpx")
-    if httpx is not None and isinstance(exc, httpx.ProxyError):  # "403 Forbidden": the status comes first
-        head = str(exc).split(" ", 1)[0]
-        return int(head) if head.isdigit() else None
-    return None
 
 
 def _wrap(exc: Exception) -> RivetctlError:

@@ -249,9 +249,16 @@ def _failure(exc: Exception, req: httpx.Request, shown: str, exchange: _Exchange
         return RequestTimeoutError(f"timed out waiting for a connection to {where}")
     if isinstance(exc, httpx.ProxyError):
         named = f"the proxy {proxy}" if proxy else "the proxy"
-        return NetworkError(f"{named} refused to connect to {where}: {detail} (check {PROXY_VARIABLES})")
+        status = detail.split(" ", 1)[0]  # httpx words a refused tunnel as "403 Forbidden"
+        return NetworkError(
+            f"{named} refused to connect to {where}: {detail} (check {PROXY_VARIABLES})",
+            permanent=status.isdigit() and 400 <= int(status) < 500,
+        )
     if isinstance(exc, httpx.ConnectError):
-        return NetworkError(f"cannot connect to {target}: {_connect_reason(exc)}")
+        reason = _connect_reason(exc)
+        return NetworkError(
+            f"cannot connect to {target}: {reason}", permanent=reason.startswith("certificate verify failed")
+        )
     if isinstance(exc, httpx.DecodingError):
         return ProtocolError(f"cannot decode the response body from {where}: {detail}")
     if isinstance(exc, httpx.UnsupportedProtocol):

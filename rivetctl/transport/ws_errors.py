@@ -118,7 +118,7 @@ def tls_error(exc: ssl.SSLError, peer: str) -> NetworkError:
     """A failed TLS handshake; a verification failure says how to trust the server's certificate."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         why = exc.verify_message or exc.reason or "untrusted certificate"
-        return NetworkError(f"cannot connect to {peer}: certificate verify failed: {why}; {TLS_HINT}")
+        return NetworkError(f"cannot connect to {peer}: certificate verify failed: {why}; {TLS_HINT}", permanent=True)
     hint = "; is it a wss:// server?" if exc.reason == "WRONG_VERSION_NUMBER" else ""
     return NetworkError(f"cannot connect to {peer}: TLS handshake failed ({exc.reason or exc}){hint}")
 
@@ -151,7 +151,10 @@ def open_error(
     if isinstance(exc, wsx.InvalidProxyStatus):
         status = int(exc.response.status_code)
         hint = " (proxy authentication required: put user:password in the proxy URL)" if status == 407 else ""
-        return NetworkError(f"{via} refused to connect to {where}: HTTP {status}{hint} (check {PROXY_VARIABLES})")
+        return NetworkError(
+            f"{via} refused to connect to {where}: HTTP {status}{hint} (check {PROXY_VARIABLES})",
+            permanent=400 <= status < 500,
+        )
     if isinstance(exc, wsx.ProxyError):
         return NetworkError(f"{via} failed to connect to {where}: {exc} (check {PROXY_VARIABLES})")
     if isinstance(exc, wsx.InvalidStatus):
