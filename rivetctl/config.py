@@ -107,6 +107,8 @@ class ConfigFile:
         self.warnings: list[str] = []
         if path.exists():
             self._load()
+        self._loaded_current = self.current
+        self._loaded_profiles = {name: _profile_doc(p) for name, p in self.profiles.items()}
 
     @classmethod
     def default(cls, env: Mapping[str, str] | None = None) -> ConfigFile:
@@ -165,48 +167,100 @@ class ConfigFile:
         return self.profiles[chosen]
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = self.dumps()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(self.path, 0o600)
+        """Write what changed since loading (profiles added, changed or deleted; the current profile) into
+        the file as it is now, keeping its comments and layout; atomically, mode 0600, locked against another
+        rivetctl saving at the same time (whose changes to other profiles are kept)."""
+        import tomlkit
+
+        from rivetctl.frontend.store import locked, write_atomic
+
+        with locked(self.path):
+            try:
+                doc = tomlkit.parse(self.path.read_text(encoding="utf-8")) if self.path.exists() else tomlkit.document()
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise ConfigError(f"cannot update config {self.path}: {exc}") from None
+            if self.current != self._loaded_current:
+                if self.current is None:
+                    doc.pop("current", None)
+                else:
+                    doc["current"] = self.current
+            profiles = doc.get("profiles")
+            if not isinstance(profiles, dict):
+                profiles = tomlkit.table(is_super_table=True)
+                doc["profiles"] = profiles
+            for name in set(self._loaded_profiles) | set(self.profiles):
+                now = _profile_doc(self.profiles[name]) if name in self.profiles else None
+                if now == self._loaded_profiles.get(name):
+                    continue
+                if now is None:
+                    profiles.pop(name, None)
+                else:
+                    _update_table(profiles, name, now)
+            write_atomic(self.path, tomlkit.dumps(doc), mode=0o600)
+        self._loaded_current = self.current
+        self._loaded_profiles = {name: _profile_doc(p) for name, p in self.profiles.items()}
 
     def dumps(self) -> str:
-        lines: list[str] = []
+        """The whole configuration as TOML text (a new file's content)."""
+        import tomlkit
+
+        doc = tomlkit.document()
         if self.current:
-            lines.append(f"current = {_toml(self.current)}")
-        for name in sorted(self.profiles):
-            prof = self.profiles[name]
-            lines.append("")
-            lines.append(f"[profiles.{_toml_key(name)}]")
-            lines.extend(f"{_toml_key(k)} = {_toml(v)}" for k, v in prof.settings.items())
-            if prof.params:
-                lines.append(f"[profiles.{_toml_key(name)}.params]")
-                lines.extend(f"{_toml_key(k)} = {_toml(v)}" for k, v in prof.params.items())
-            if prof.events:
-                lines.append(f"[profiles.{_toml_key(name)}.events]")
-                lines.extend(f"{_toml_key(k)} = {_toml(v)}" for k, v in prof.events.items())
-        return "\n".join(lines).lstrip("\n") + "\n"
+            doc["current"] = self.current
+        if self.profiles:
+            profiles = tomlkit.table(is_super_table=True)
+            for name in sorted(self.profiles):
+                _update_table(profiles, name, _profile_doc(self.profiles[name]))
+            doc["profiles"] = profiles
+        return tomlkit.dumps(doc)
 
 
-def _toml_key(key: str) -> str:
-    if key and all(c.isalnum() or c in "-_" for c in key):
-        return key
-    return json.dumps(key)
+def _profile_doc(prof: Profile) -> dict[str, Any]:
+    """A profile as the plain TOML table it is stored as."""
+    data: dict[str, Any] = dict(prof.settings)
+    if prof.params:
+        data["params"] = dict(prof.params)
+    if prof.events:
+        data["events"] = {k: list(v) for k, v in prof.events.items()}
+    return data
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
+def _update_table(parent: Any, name: str, data: dict[str, Any]) -> None:
+    """Make ``parent[name]`` hold ``data``, editing an existing table in place (its comments stay)."""
+    import tomlkit
+
+    for value in data.values():
+        _check_storable(value)
+    table = parent.get(name)
+    if not isinstance(table, dict):
+        parent[name] = tomlkit.table()
+        table = parent[name]
+    for key in [k for k in table if k not in data]:
+        del table[key]
+    for key, value in data.items():
+        if isinstance(value, dict) and key in ("params", "events"):
+            _update_table(table, key, value)
+        elif table.get(key) != value:
+            table[key] = _inline(value) if isinstance(value, dict) else value
+
+
+def _inline(value: dict[str, Any]) -> Any:
+    """A dict as an inline table (``token = { env = "CHAT_TOKEN" }``)."""
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    table.update(value)
+    return table
+
+
+def _check_storable(value: Any) -> None:
     if value is None:
         raise ConfigError("TOML cannot hold null values")
-    raise ConfigError(f"cannot store {type(value).__name__} in the config file")
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_storable(v)
+    elif isinstance(value, list):
+        for v in value:
+            _check_storable(v)
+    elif not isinstance(value, str | int | float | bool):
+        raise ConfigError(f"cannot store {type(value).__name__} in the config file")

@@ -5,12 +5,14 @@ message and a documented exit code."""
 # Annotations are evaluated here (no `from __future__ import annotations`): see rivetctl.cli.commands.
 import sys
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import IO, Annotated, Any
 
 import typer
 
 from rivetctl import __version__
-from rivetctl.cli.argv import hoist_global_options
+from rivetctl.cli.argv import command_options, hoist_global_options, option_table
+from rivetctl.cli.choices import OutputMode, WireEncoding
 from rivetctl.cli.commands import LazyGroup
 
 HELP = """Explore and call RivetKit actors: stateless calls, live connections, event tails and a REPL.
@@ -69,6 +71,7 @@ def root(
         typer.Option(
             "-e",
             "--endpoint",
+            metavar="URL",
             help="Engine endpoint, [http(s)://][NAMESPACE[:TOKEN]@]HOST[:PORT] "
             "[env: RIVET_ENGINE, then RIVET_ENDPOINT; default http://127.0.0.1:6420].",
             show_default=False,
@@ -76,73 +79,73 @@ def root(
     ] = None,
     namespace: Annotated[
         str | None,
-        typer.Option("-n", "--namespace", help="Namespace [env: RIVET_NAMESPACE; default default]."),
+        typer.Option(
+            "-n", "--namespace", metavar="NAMESPACE", help="Namespace [env: RIVET_NAMESPACE; default default]."
+        ),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="Engine token [env: RIVET_TOKEN]. Never printed.", show_default=False),
+        typer.Option(
+            "--token", metavar="TOKEN", help="Engine token [env: RIVET_TOKEN]. Never printed.", show_default=False
+        ),
     ] = None,
     encoding: Annotated[
-        str | None,
-        typer.Option("--encoding", help="Wire encoding: json, cbor or bare [env: RIVETCTL_ENCODING; default bare]."),
+        WireEncoding | None,
+        typer.Option("--encoding", help="Wire encoding [env: RIVETCTL_ENCODING; default bare].", show_default=False),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="Config profile to use [env: RIVETCTL_PROFILE].")
+        str | None, typer.Option("--profile", metavar="PROFILE", help="Config profile to use [env: RIVETCTL_PROFILE].")
     ] = None,
     output: Annotated[
-        str,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Output: auto, table, json, jsonl, yaml or raw (auto: table on a terminal, else json).",
-        ),
-    ] = "auto",
+        OutputMode,
+        typer.Option("-o", "--output", help="Output format (auto: table on a terminal, else json)."),
+    ] = OutputMode.AUTO,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds to wait for an answer (or for watch, overall).")
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for an answer (or for watch, overall)."),
     ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", help="Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable."),
+        typer.Option(
+            "--param", metavar="KEY=VALUE", help="Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable."
+        ),
     ] = None,
     params: Annotated[
         str | None,
-        typer.Option("--params", help="Connection params as JSON or @file [env: RIVETCTL_PARAMS]."),
+        typer.Option("--params", metavar="JSON", help="Connection params as JSON or @file [env: RIVETCTL_PARAMS]."),
     ] = None,
     verbose: Annotated[
         int,
-        typer.Option("-v", "--verbose", count=True, help="-v timing, -vv frames, -vvv raw bytes (secrets redacted)."),
+        typer.Option(
+            "-v",
+            "--verbose",
+            count=True,
+            show_default=False,
+            help="-v timing, -vv frames, -vvv raw bytes (secrets redacted).",
+        ),
     ] = 0,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours (also NO_COLOR set to a non-empty value).")
+    ] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
-    cacert: Annotated[str | None, typer.Option("--cacert", help="CA bundle file for TLS verification.")] = None,
+    cacert: Annotated[
+        str | None,
+        typer.Option(
+            "--cacert", metavar="PATH", help="CA bundle file, or directory of CA certificates, for TLS verification."
+        ),
+    ] = None,
     traceback: Annotated[bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    from rivetctl.cli.context import CliContext, GlobalOptions
-    from rivetctl.output.render import MODES
+    from rivetctl.frontend.settings import GlobalOptions, Settings
 
-    if output not in MODES:
-        raise typer.BadParameter(f"must be one of {', '.join(MODES)}", param_hint="-o/--output")
     streams = ctx.obj if isinstance(ctx.obj, Streams) else Streams()
-    opts = GlobalOptions(
-        endpoint=endpoint,
-        namespace=namespace,
-        token=token,
-        encoding=encoding,
-        profile=profile,
-        output=output,
-        timeout=timeout,
-        verbose=verbose,
-        no_color=no_color,
-        params=list(param or []),
-        params_json=params,
-        insecure=insecure,
-        cacert=cacert,
-        traceback=traceback,
+    given = {name: (value.value if isinstance(value, StrEnum) else value) for name, value in ctx.params.items()}
+    ctx.obj = Settings(
+        GlobalOptions(given), env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr
     )
-    ctx.obj = CliContext(opts, env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr)
 
 
 def main(
@@ -155,17 +158,22 @@ def main(
 ) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     err = stderr or sys.stderr
-    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    root = typer.main.get_command(app)
+    args = hoist_global_options(
+        list(sys.argv[1:] if argv is None else argv),
+        option_table(root.params),
+        lambda name: command_options(root.get_command(typer.Context(root), name)),  # type: ignore[attr-defined]
+    )
     streams = Streams(env=env, stdin=stdin, stdout=stdout, stderr=stderr)
     show_tb = "--traceback" in args
     json_errors = _wants_json(args)
     try:
-        result: Any = app(args=args, prog_name="rivetctl", standalone_mode=False, obj=streams)
+        result: Any = root.main(args=args, prog_name="rivetctl", standalone_mode=False, obj=streams)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except (typer.Abort, KeyboardInterrupt):
-        from rivetctl.cli.exits import Exit
+        from rivetctl.frontend.exits import Exit
 
         err.write("rivetctl: interrupted\n")
         return int(Exit.INTERRUPTED)
@@ -173,7 +181,7 @@ def main(
         _silence_broken_pipe()
         return 0
     except Exception as exc:
-        from rivetctl.cli import exits
+        from rivetctl.frontend import exits
 
         if _is_usage_error(exc):
             exc.show(file=err)  # type: ignore[attr-defined]

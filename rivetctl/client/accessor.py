@@ -48,7 +48,7 @@ class ActorAccessor:
         params: Any = None,
     ) -> ActorHandle:
         """Create a new actor now; ``ActorExistsError`` (with ``existing_actor_id``) if the key is taken."""
-        await self._client._check_name(self.name)
+        await self._client.check_name(self.name)
         info = await self._client.engine.create_actor(
             self.name,
             normalize_key(key) if key is not None else None,

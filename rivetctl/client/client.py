@@ -111,7 +111,7 @@ class Client:
             return ProtocolError(f"{self.options.endpoint} does not look like a RivetKit 2.x engine")
         return exc
 
-    async def _check_name(self, name: str) -> None:
+    async def check_name(self, name: str) -> None:
         """Refuse names the registry does not have, so no junk actor is ever created."""
         if not self.check_names or name in self.known_names:
             return

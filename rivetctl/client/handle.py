@@ -67,7 +67,7 @@ class ActorHandle(ActionMethods):
             return ForIdQuery(self._query.name, self._pinned_id)
         query = self._query
         assert not isinstance(query, ForIdQuery)  # ids are pinned above
-        await self._client._check_name(query.name)
+        await self._client.check_name(query.name)
         needs_id = not key_fits_query(query.key)
         if isinstance(query, GetOrCreateQuery) and query.has_input and len(input_b64url(query.input)) > MAX_QUERY_INPUT:
             needs_id = True
@@ -150,7 +150,7 @@ class ActorHandle(ActionMethods):
         if self._pinned_id is not None:
             return self._pinned_id
         query = self._query
-        await self._client._check_name(query.name)
+        await self._client.check_name(query.name)
         engine = self._client.engine
         if isinstance(query, GetQuery):
             found = await engine.find_actor(query.name, list(query.key))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rivetctl.errors import ConfigError
@@ -92,38 +93,45 @@ def resolve_options(
     *,
     token: str | None = None,
     namespace: str | None = None,
-    encoding: str = "bare",
+    encoding: str | None = None,
     runner: str | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     verify: bool | str = True,
     env: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ClientOptions:
-    """Resolve options as the official client does.
+    """Resolve options as the official client does, each from the first place that has it.
 
-    endpoint: argument → ``RIVET_ENGINE`` → ``RIVET_ENDPOINT`` → ``http://127.0.0.1:6420``.
-    namespace: endpoint user → argument → ``RIVET_NAMESPACE`` → ``default``.
-    token: endpoint password → argument → ``RIVET_TOKEN``. Giving one both in the URL and as an
-    argument is an error. Pass ``env={}`` to ignore the environment.
+    endpoint: argument → ``RIVET_ENGINE`` → ``RIVET_ENDPOINT`` → ``defaults`` → ``http://127.0.0.1:6420``.
+    namespace: the endpoint's user → argument → ``RIVET_NAMESPACE`` → ``defaults`` → ``default``.
+    token: the endpoint's password → argument → ``RIVET_TOKEN`` → ``defaults``.
+    encoding and runner: argument (runner: → ``RIVET_POOL``) → ``defaults`` → ``bare`` / ``default``.
+
+    ``defaults`` (e.g. a config profile: keys ``endpoint``, ``namespace``, ``token``, ``encoding``,
+    ``runner``) ranks below the environment. A namespace or token given both inside the endpoint URL and
+    as an argument is an error; one from the environment or ``defaults`` simply yields to the URL's. Pass
+    ``env={}`` to ignore the environment.
     """
     env = os.environ if env is None else env
-    raw = endpoint or env.get("RIVET_ENGINE") or env.get("RIVET_ENDPOINT") or DEFAULT_ENDPOINT
-    url, url_ns, url_token = split_endpoint(raw)
+    low = defaults or {}
+    raw = endpoint or env.get("RIVET_ENGINE") or env.get("RIVET_ENDPOINT") or low.get("endpoint") or DEFAULT_ENDPOINT
+    url, url_ns, url_token = split_endpoint(str(raw))
     if url_ns and namespace:
         raise ConfigError("namespace given both in the endpoint URL and as an option; use one")
     if url_token and token:
         raise ConfigError("token given both in the endpoint URL and as an option; use one")
-    ns = url_ns or namespace or env.get("RIVET_NAMESPACE") or DEFAULT_NAMESPACE
-    tok = url_token or token or env.get("RIVET_TOKEN") or None
+    ns = url_ns or namespace or env.get("RIVET_NAMESPACE") or low.get("namespace") or DEFAULT_NAMESPACE
+    tok = url_token or token or env.get("RIVET_TOKEN") or low.get("token") or None
     if timeout is not None and timeout <= 0:
         raise ConfigError("timeout must be positive")
     return ClientOptions(
         endpoint=url,
-        namespace=ns,
-        token=tok,
-        encoding=parse_encoding(encoding),
-        runner=runner or env.get("RIVET_POOL") or DEFAULT_RUNNER,
+        namespace=str(ns),
+        token=None if tok is None else str(tok),
+        encoding=parse_encoding(str(encoding or low.get("encoding") or "bare")),
+        runner=str(runner or env.get("RIVET_POOL") or low.get("runner") or DEFAULT_RUNNER),
         headers=dict(headers or {}),
         timeout=timeout,
         connect_timeout=connect_timeout,

@@ -120,7 +120,7 @@ def make_history(path: Any) -> Any:
 
 
 def run_repl(cli: Any, name: str | None, key: str | None, *, subscribe: list[str] | None = None) -> int:
-    from rivetctl.cli.runner import run
+    from rivetctl.frontend.runner import run
 
     async def body(client: Any) -> int:
         return await _repl(cli, client, name, key, subscribe or [])
@@ -133,7 +133,7 @@ async def _repl(cli: Any, client: Any, name: str | None, key: str | None, subscr
     from prompt_toolkit.patch_stdout import patch_stdout
     from rich.console import Console
 
-    from rivetctl.cli.exits import message
+    from rivetctl.frontend.exits import message
     from rivetctl.repl.completion import make_completer
     from rivetctl.repl.session import Session
 
@@ -180,7 +180,7 @@ async def _repl(cli: Any, client: Any, name: str | None, key: str | None, subscr
 
 async def _run_line(session: Session, text: str, printer: RichPrinter) -> bool:
     """Run one line as a task that Ctrl-C cancels (the REPL stays)."""
-    from rivetctl.cli.exits import message
+    from rivetctl.frontend.exits import message
 
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(session.execute(text))

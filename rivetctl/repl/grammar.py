@@ -70,7 +70,7 @@ def parse_line(text: str) -> Line:
             raise ConfigError(f"unknown command {head!r}; try .help")
         return Dot(name, _split(rest), rest.strip())
     words = _split(stripped)
-    from rivetctl.cli.args import parse_value
+    from rivetctl.frontend.args import parse_value
 
     action, *args = words
     if "-" in args:

@@ -49,11 +49,11 @@ class JsonPrinter:
 
 def run_script(cli: Any, name: str | None, key: str | None, subscribe: list[str], linger: float) -> int:
     """Run stdin line by line; exit status 3 if any command failed (the others still ran)."""
-    from rivetctl.cli.exits import Exit
-    from rivetctl.cli.runner import run
+    from rivetctl.frontend.exits import Exit
+    from rivetctl.frontend.runner import run
 
     async def body(client: Any) -> int:
-        from rivetctl.cli.exits import error_document
+        from rivetctl.frontend.exits import error_document
         from rivetctl.repl.session import Session
 
         printer = JsonPrinter(cli.stdout, cli.stderr)

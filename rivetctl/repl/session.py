@@ -17,9 +17,9 @@ from rivetctl.repl.completion import Sources
 from rivetctl.repl.grammar import DOT_COMMANDS, Call, Dot, Empty, Line, parse_line
 
 if TYPE_CHECKING:
-    from rivetctl.cli.args import Address
     from rivetctl.client import ActorHandle, Client
     from rivetctl.client.connection import ActorConnection
+    from rivetctl.frontend.args import Address
 
 EVENT_LOG_SIZE = 1000
 
@@ -77,8 +77,8 @@ class Session:
     # -- connections ----------------------------------------------------------------------------------
 
     async def use(self, name: str, key: str, subscribe: list[str] | None = None) -> None:
-        from rivetctl.cli.args import parse_address
-        from rivetctl.cli.runner import handle_for
+        from rivetctl.frontend.args import parse_address
+        from rivetctl.frontend.runner import handle_for
 
         address = parse_address(name, key)
         label = address.describe().replace(" ", "/", 1)
@@ -120,8 +120,8 @@ class Session:
         except RivetctlError:
             return
         self.sources.for_actor(self.sources.actions, slot.address.name).replace_all(names)
-        from rivetctl.cli.gen.cache import write_completion_cache
         from rivetctl.config import cache_dir
+        from rivetctl.frontend.store import write_completion_cache
 
         write_completion_cache(cache_dir(self.cli.env), actions={slot.address.name: names})
 
@@ -241,7 +241,7 @@ class Session:
         elif name == ".http":
             if not words:
                 raise ConfigError("usage: .http ACTION [ARG...]")
-            from rivetctl.cli.args import parse_value
+            from rivetctl.frontend.args import parse_value
 
             slot = self._need_slot()
             started = time.perf_counter()
@@ -278,7 +278,7 @@ class Session:
             )
             self.printer.value({"params": shown})
             return
-        from rivetctl.cli.args import parse_json_option
+        from rivetctl.frontend.args import parse_json_option
 
         self.params = parse_json_option(rest, ".params")
         await self._reopen_all()

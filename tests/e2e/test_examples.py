@@ -15,10 +15,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import typer
 
-from rivetctl.cli.app import main
-from rivetctl.cli.exits import Exit
-from rivetctl.cli.gen.tree import command_tree
+from rivetctl.cli.app import app, main
+from rivetctl.docgen.tree import command_tree
+from rivetctl.frontend.exits import Exit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,7 @@ def _help_examples() -> list[str]:
         for sub in getattr(cmd, "commands", ()) or ():
             walk(sub)
 
-    walk(command_tree())
+    walk(command_tree(typer.main.get_command(app)))
     return examples
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from rivetctl.cli import gen
+from rivetctl import docgen as gen
+from rivetctl.frontend import store
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["counter", "chatRoom"]
@@ -94,8 +95,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "TERM": "dumb",
     }
-    gen.write_completion_cache(base / "cache" / "rivetctl", names=NAMES, actions=ACTIONS)
-    gen.write_completion_cache(home / ".cache" / "rivetctl", names=["fallbackName"])
+    store.write_completion_cache(base / "cache" / "rivetctl", names=NAMES, actions=ACTIONS)
+    store.write_completion_cache(home / ".cache" / "rivetctl", names=["fallbackName"])
     (base / "config" / "rivetctl").mkdir(parents=True)
     (base / "config" / "rivetctl" / "config.toml").write_text(CONFIG, encoding="utf-8")
     decoys = base / "bin"

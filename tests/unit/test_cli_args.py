@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rivetctl.cli.args import parse_address, parse_args, parse_key, parse_param, parse_value
 from rivetctl.errors import ConfigError
+from rivetctl.frontend.args import parse_address, parse_args, parse_key, parse_param, parse_value
 from rivetctl.protocol.values import UNDEFINED
 
 

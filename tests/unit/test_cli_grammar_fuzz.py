@@ -10,8 +10,8 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rivetctl.cli.args import parse_address, parse_args, parse_key, parse_param, parse_value
 from rivetctl.errors import ConfigError
+from rivetctl.frontend.args import parse_address, parse_args, parse_key, parse_param, parse_value
 from rivetctl.repl.completion import what_goes_here
 from rivetctl.repl.grammar import parse_line
 

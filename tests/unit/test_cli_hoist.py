@@ -6,20 +6,22 @@ import pytest
 import typer
 
 from rivetctl.cli.app import app
-from rivetctl.cli.argv import GLOBAL_OPTIONS, hoist_global_options
+from rivetctl.cli.argv import command_options, hoist_global_options, option_table
+
+ROOT = typer.main.get_command(app)
+GLOBAL = option_table(ROOT.params)
 
 
-def test_table_matches_root_command() -> None:
-    root = typer.main.get_command(app)
-    declared: dict[str, bool] = {}
-    for param in root.params:
-        if getattr(param, "is_eager", False) and "--version" in param.opts:
-            continue
-        if "--help" in param.opts:
-            continue
-        for opt in param.opts:
-            declared[opt] = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
-    assert declared == GLOBAL_OPTIONS
+def _own(name: str) -> set[str]:
+    return command_options(ROOT.get_command(typer.Context(ROOT), name))
+
+
+def test_table_is_read_from_the_root_command() -> None:
+    assert GLOBAL["--endpoint"] is True and GLOBAL["-e"] is True and GLOBAL["-o"] is True
+    assert GLOBAL["-v"] is False and GLOBAL["--insecure"] is False and GLOBAL["--traceback"] is False
+    assert "--help" not in GLOBAL and "--version" not in GLOBAL
+    assert {"--endpoint", "--namespace", "--token", "--encoding", "--param"} <= _own("config")
+    assert "--endpoint" not in _own("call")
 
 
 @pytest.mark.parametrize(
@@ -43,4 +45,4 @@ def test_table_matches_root_command() -> None:
     ],
 )
 def test_hoist(argv: list[str], expected: list[str]) -> None:
-    assert hoist_global_options(argv) == expected
+    assert hoist_global_options(argv, GLOBAL, _own) == expected

@@ -19,14 +19,14 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from rivetctl.cli.app import SETTINGS, app, main, root
-from rivetctl.cli.commands import COMMANDS, LazyGroup, register
+from rivetctl.cli.commands import COMMANDS, Group, LazyGroup, register
 
 PACKAGE = Path(__file__).resolve().parents[2] / "rivetctl"
 
 
 def _eager_root() -> Any:
     """The root command as typer builds it when every command is registered on the app itself."""
-    eager = typer.Typer(**SETTINGS)
+    eager = typer.Typer(cls=Group, **SETTINGS)
     eager.callback()(root)
     register(eager)
     return typer.main.get_command(eager)
@@ -86,7 +86,7 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_lazy_root_matches_the_eagerly_built_one() -> None:
     lazy = _lazy_root()
     eager = _eager_root()
-    assert type(eager) is TyperGroup
+    assert type(eager) is Group
     assert lazy.list_commands(_context(lazy)) == eager.list_commands(_context(eager)) == list(COMMANDS)
     assert _tree(lazy) == _tree(eager)
 
@@ -190,7 +190,7 @@ def _imported_after(*argv: str) -> set[str]:
 
 def test_help_imports_no_command_module_nor_the_client_nor_asyncio() -> None:
     modules = _imported_after("--help")
-    assert not {"asyncio", "rivetctl.client", "rivetctl.cli.context", "rivetctl.errors", "dataclasses"} & modules
+    assert not {"asyncio", "rivetctl.client", "rivetctl.frontend.settings", "rivetctl.errors", "dataclasses"} & modules
     assert "rivetctl.cli.app" in modules
     assert {m for m in modules if m.startswith("rivetctl.cli.commands.")} == set()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rivetctl import errors as e
-from rivetctl.cli.exits import EXIT_DESCRIPTIONS, Exit, error_document, exit_code, message
+from rivetctl.frontend.exits import EXIT_DESCRIPTIONS, Exit, error_document, exit_code, message
 
 
 @pytest.mark.parametrize(

@@ -14,15 +14,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import typer
 
-from rivetctl.cli import gen
-from rivetctl.cli.app import main
-from rivetctl.cli.exits import Exit
-from rivetctl.cli.gen.cache import ACTIONS_DIR, NAMES_FILE
-from rivetctl.cli.gen.man import roff
-from rivetctl.cli.gen.tree import SHELLS, Cmd, split_doc
+from rivetctl import docgen as gen
+from rivetctl.cli.app import app, main
+from rivetctl.docgen.man import roff
+from rivetctl.docgen.tree import SHELLS, Cmd, command_tree, split_doc
+from rivetctl.frontend import store
+from rivetctl.frontend.exits import Exit
+from rivetctl.frontend.store import ACTIONS_DIR, NAMES_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI = typer.main.get_command(app)
 SECTIONS = (
     "NAME",
     "SYNOPSIS",
@@ -38,17 +41,17 @@ SECTIONS = (
 
 @pytest.fixture(scope="module")
 def generated() -> dict[str, str]:
-    return gen.generated_files()
+    return gen.generated_files(CLI)
 
 
 @pytest.fixture(scope="module")
 def tree() -> Cmd:
-    return gen.command_tree()
+    return command_tree(CLI)
 
 
 @pytest.fixture(scope="module")
 def man() -> str:
-    return gen.man_page()
+    return gen.man_page(CLI)
 
 
 def _section(page: str, name: str) -> str:
@@ -87,7 +90,7 @@ def test_committed_file_is_fresh(generated: dict[str, str], rel: str) -> None:
 
 
 def test_generation_is_deterministic(generated: dict[str, str]) -> None:
-    assert gen.generated_files() == generated
+    assert gen.generated_files(CLI) == generated
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", "".join(generated.values())), "no dates in generated files"
 
 
@@ -106,7 +109,7 @@ def test_completions_command_prints_the_committed_script(shell: str) -> None:
 def test_completions_unknown_shell_is_a_usage_error() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert main(["completions", "tcsh"], stdout=out, stderr=err, env={}) == Exit.USAGE
-    assert "bash, zsh, fish" in err.getvalue()
+    assert "tcsh" in err.getvalue() and all(f"'{shell}'" in err.getvalue() for shell in SHELLS)
     assert out.getvalue() == ""
 
 
@@ -214,7 +217,7 @@ def test_man_page_renders_without_warnings(tmp_path: Path) -> None:
 
 
 def _paths() -> list[tuple[str, ...]]:
-    return [c.path for c in gen.command_tree().walk()]
+    return [c.path for c in command_tree(CLI).walk()]
 
 
 @pytest.mark.parametrize("path", _paths(), ids=lambda p: " ".join(p) or "rivetctl")
@@ -230,33 +233,33 @@ def test_every_help_has_an_example(path: tuple[str, ...], capsys: pytest.Capture
 
 def test_cache_writes_json_and_plain_sidecars(tmp_path: Path) -> None:
     cache = tmp_path / "rivetctl"
-    gen.write_completion_cache(cache, names=["counter", "chatRoom"], actions={"counter": ["increment", "getCount"]})
-    assert json.loads((cache / gen.CACHE_FILE).read_text()) == {
+    store.write_completion_cache(cache, names=["counter", "chatRoom"], actions={"counter": ["increment", "getCount"]})
+    assert json.loads((cache / store.COMPLETION_FILE).read_text()) == {
         "version": 1,
         "names": ["counter", "chatRoom"],
         "actions": {"counter": ["increment", "getCount"]},
     }
     assert (cache / NAMES_FILE).read_text() == "counter\nchatRoom\n"
     assert (cache / ACTIONS_DIR / "counter.txt").read_text() == "increment\ngetCount\n"
-    gen.write_completion_cache(cache, actions={"chatRoom": ["sendMessage"]})
-    names, actions = gen.read_completion_cache(cache)
+    store.write_completion_cache(cache, actions={"chatRoom": ["sendMessage"]})
+    names, actions = store.read_completion_cache(cache)
     assert names == ["counter", "chatRoom"]
     assert actions == {"chatRoom": ["sendMessage"], "counter": ["increment", "getCount"]}
     assert sorted(p.name for p in cache.rglob("*")) == [
-        "actions", "chatRoom.txt", "completion.json", "counter.txt", "names.txt"
+        ".completion.json.lock", "actions", "chatRoom.txt", "completion.json", "counter.txt", "names.txt"
     ]  # fmt: skip
 
 
 def test_cache_drops_unsafe_values_and_bounds_lists(tmp_path: Path) -> None:
     cache = tmp_path / "c"
-    many = [f"a{i}" for i in range(gen.CACHE_LIMIT + 50)]
-    gen.write_completion_cache(
+    many = [f"a{i}" for i in range(store.COMPLETION_LIMIT + 50)]
+    store.write_completion_cache(
         cache,
         names=["ok", "two words", "new\nline", "", "ok", *many],
         actions={"../evil": ["x"], ".hidden": ["y"], "ok": ["tab\tbed", "fine"]},
     )
-    names, actions = gen.read_completion_cache(cache)
-    assert names[:2] == ["ok", "a0"] and len(names) == gen.CACHE_LIMIT
+    names, actions = store.read_completion_cache(cache)
+    assert names[:2] == ["ok", "a0"] and len(names) == store.COMPLETION_LIMIT
     assert actions["ok"] == ["fine"]
     files = sorted(p.name for p in (cache / ACTIONS_DIR).iterdir())
     assert files == ["ok.txt"]
@@ -264,21 +267,21 @@ def test_cache_drops_unsafe_values_and_bounds_lists(tmp_path: Path) -> None:
 
 
 def test_remember_puts_recent_first(tmp_path: Path) -> None:
-    gen.write_completion_cache(tmp_path, names=["a", "b"], actions={"b": ["x", "y"]})
-    gen.remember_completion(tmp_path, "b", "y")
-    assert gen.read_completion_cache(tmp_path) == (["b", "a"], {"b": ["y", "x"]})
+    store.write_completion_cache(tmp_path, names=["a", "b"], actions={"b": ["x", "y"]})
+    store.remember_completion(tmp_path, "b", "y")
+    assert store.read_completion_cache(tmp_path) == (["b", "a"], {"b": ["y", "x"]})
     assert (tmp_path / ACTIONS_DIR / "b.txt").read_text() == "y\nx\n"
-    gen.remember_completion(tmp_path, "c")
-    assert gen.read_completion_cache(tmp_path)[0] == ["c", "b", "a"]
+    store.remember_completion(tmp_path, "c")
+    assert store.read_completion_cache(tmp_path)[0] == ["c", "b", "a"]
 
 
 def test_cache_failures_are_silent(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    gen.write_completion_cache(blocker / "rivetctl", names=["a"])  # must not raise
-    assert gen.read_completion_cache(blocker / "rivetctl") == ([], {})
-    (tmp_path / gen.CACHE_FILE).write_text("{not json")
-    assert gen.read_completion_cache(tmp_path) == ([], {})
-    gen.write_completion_cache(tmp_path, names=["a"])
-    assert gen.read_completion_cache(tmp_path) == (["a"], {})
+    store.write_completion_cache(blocker / "rivetctl", names=["a"])  # must not raise
+    assert store.read_completion_cache(blocker / "rivetctl") == ([], {})
+    (tmp_path / store.COMPLETION_FILE).write_text("{not json")
+    assert store.read_completion_cache(tmp_path) == ([], {})
+    store.write_completion_cache(tmp_path, names=["a"])
+    assert store.read_completion_cache(tmp_path) == (["a"], {})
     assert not list(tmp_path.glob(".*.tmp"))

@@ -26,97 +26,97 @@ from typer.core import TyperCommand, TyperGroup
 def _call(app: typer.Typer) -> None:
     from rivetctl.cli.commands import call
 
-    app.command("call", epilog=call.EPILOG, context_settings={"ignore_unknown_options": True})(call.call)
+    app.command("call", cls=Command, epilog=call.EPILOG, context_settings={"ignore_unknown_options": True})(call.call)
 
 
 def _get(app: typer.Typer) -> None:
     from rivetctl.cli.commands import actors
 
-    app.command("get", epilog=actors.GET_EPILOG)(actors.get)
+    app.command("get", cls=Command, epilog=actors.GET_EPILOG)(actors.get)
 
 
 def _create(app: typer.Typer) -> None:
     from rivetctl.cli.commands import actors
 
-    app.command("create", epilog=actors.CREATE_EPILOG)(actors.create)
+    app.command("create", cls=Command, epilog=actors.CREATE_EPILOG)(actors.create)
 
 
 def _destroy(app: typer.Typer) -> None:
     from rivetctl.cli.commands import actors
 
-    app.command("destroy", epilog=actors.DESTROY_EPILOG)(actors.destroy)
+    app.command("destroy", cls=Command, epilog=actors.DESTROY_EPILOG)(actors.destroy)
 
 
 def _sleep(app: typer.Typer) -> None:
     from rivetctl.cli.commands import actors
 
-    app.command("sleep", epilog=actors.SLEEP_EPILOG)(actors.sleep)
+    app.command("sleep", cls=Command, epilog=actors.SLEEP_EPILOG)(actors.sleep)
 
 
 def _actors(app: typer.Typer) -> None:
     from rivetctl.cli.commands import actors
 
-    app.command("actors", epilog=actors.ACTORS_EPILOG)(actors.actors)
+    app.command("actors", cls=Command, epilog=actors.ACTORS_EPILOG)(actors.actors)
 
 
 def _describe(app: typer.Typer) -> None:
     from rivetctl.cli.commands import inspect
 
-    app.command("describe", epilog=inspect.DESCRIBE_EPILOG)(inspect.describe)
+    app.command("describe", cls=Command, epilog=inspect.DESCRIBE_EPILOG)(inspect.describe)
 
 
 def _inspect_id(app: typer.Typer) -> None:
     from rivetctl.cli.commands import inspect
 
-    app.command("inspect-id", epilog=inspect.INSPECT_EPILOG)(inspect.inspect_id)
+    app.command("inspect-id", cls=Command, epilog=inspect.INSPECT_EPILOG)(inspect.inspect_id)
 
 
 def _state(app: typer.Typer) -> None:
     from rivetctl.cli.commands import inspect
 
-    app.command("state", epilog=inspect.STATE_EPILOG)(inspect.state)
+    app.command("state", cls=Command, epilog=inspect.STATE_EPILOG)(inspect.state)
 
 
 def _watch(app: typer.Typer) -> None:
     from rivetctl.cli.commands import watch
 
-    app.command("watch", epilog=watch.EPILOG)(watch.watch)
+    app.command("watch", cls=Command, epilog=watch.EPILOG)(watch.watch)
 
 
 def _connect(app: typer.Typer) -> None:
     from rivetctl.cli.commands import connect
 
-    app.command("connect", epilog=connect.EPILOG)(connect.connect)
+    app.command("connect", cls=Command, epilog=connect.EPILOG)(connect.connect)
 
 
 def _repl(app: typer.Typer) -> None:
     from rivetctl.cli.commands import connect
 
-    app.command("repl", epilog=connect.REPL_EPILOG)(connect.repl)
+    app.command("repl", cls=Command, epilog=connect.REPL_EPILOG)(connect.repl)
 
 
 def _completions(app: typer.Typer) -> None:
     from rivetctl.cli.commands import misc
 
-    app.command("completions", epilog=misc.COMPLETIONS_EPILOG)(misc.completions)
+    app.command("completions", cls=Command, epilog=misc.COMPLETIONS_EPILOG)(misc.completions)
 
 
 def _man(app: typer.Typer) -> None:
     from rivetctl.cli.commands import misc
 
-    app.command("man", epilog=misc.MAN_EPILOG)(misc.man)
+    app.command("man", cls=Command, epilog=misc.MAN_EPILOG)(misc.man)
 
 
 def _dev_server(app: typer.Typer) -> None:
     from rivetctl.cli.commands import misc
 
-    app.command("dev-server", epilog=misc.DEV_SERVER_EPILOG)(misc.dev_server)
+    app.command("dev-server", cls=Command, epilog=misc.DEV_SERVER_EPILOG)(misc.dev_server)
 
 
 def _ping(app: typer.Typer) -> None:
     from rivetctl.cli.commands import misc
 
-    app.command("ping", epilog=misc.PING_EPILOG)(misc.ping)
+    app.command("ping", cls=Command, epilog=misc.PING_EPILOG)(misc.ping)
 
 
 def _config(app: typer.Typer) -> None:
@@ -151,13 +151,59 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
 lists, so that listing the commands builds none of them)."""
 
 
+def write_text_keeping_examples(formatter: Any, text: str) -> None:
+    """Write help text: prose paragraphs re-wrapped to the terminal, indented ones (examples, tables) kept
+    line for line so that a command can be pasted as printed."""
+    for paragraph in text.strip("\n").split("\n\n"):
+        lines = paragraph.strip("\n").splitlines()
+        if lines and all(line.startswith("  ") for line in lines):
+            for line in lines:
+                formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+        else:
+            formatter.write_text(paragraph)
+        formatter.write_paragraph()
+
+
+class Command(TyperCommand):
+    """A sub-command whose usage line names its arguments as the help lists them (``NAME KEY [ARG]...``)
+    and whose examples are printed as written."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        if self.epilog:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                write_text_keeping_examples(formatter, self.epilog)
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                continue
+            name = param.metavar or (param.name or "").upper()
+            name = name.removesuffix("...")
+            pieces.append(name if param.required else f"[{name}]")
+            if param.nargs != 1:
+                pieces[-1] += "..."
+        return pieces
+
+
 def register(app: typer.Typer) -> None:
     """Register every command on ``app`` (typer then builds them all, as for any typer app)."""
     for register_command, _summary in COMMANDS.values():
         register_command(app)
 
 
-class LazyGroup(TyperGroup):
+class Group(TyperGroup):
+    """The root command's class as typer would build it, its help's examples printed as written."""
+
+    def format_help_text(self, ctx: Any, formatter: Any) -> None:
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                write_text_keeping_examples(formatter, self.help)
+
+
+class LazyGroup(Group):
     """The root command: its sub-commands (``COMMANDS``) are listed by name and built on first use.
 
     Behaves as the group typer builds from an app with every command registered (:func:`register`). The

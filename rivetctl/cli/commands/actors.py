@@ -5,7 +5,8 @@ from typing import Annotated, Any
 import typer
 
 from rivetctl.cli.commands.params import Input, Key, Name, Region
-from rivetctl.cli.runner import cli_context, lookup, run
+from rivetctl.cli.context import cli_context
+from rivetctl.frontend.runner import lookup, run
 
 GET_EPILOG = """Examples:
 
@@ -43,7 +44,7 @@ ACTOR_COLUMNS = ("actor_id", "key", "status", "created", "started", "slept", "da
 
 def get(ctx: typer.Context, name: Name, key: Key) -> None:
     """Show an actor if it exists: id, key, status and timestamps."""
-    from rivetctl.cli.args import parse_address
+    from rivetctl.frontend.args import parse_address
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
@@ -57,8 +58,8 @@ def get(ctx: typer.Context, name: Name, key: Key) -> None:
 
 def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region: Region = None) -> None:
     """Create a new actor; fails if one with that key exists."""
-    from rivetctl.cli.args import parse_address, parse_json_option
     from rivetctl.errors import ConfigError
+    from rivetctl.frontend.args import parse_address, parse_json_option
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
@@ -67,7 +68,7 @@ def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region
     value = parse_json_option(input, "--input") if input is not None else None
 
     async def body(client: Any) -> Any:
-        await client._check_name(name)
+        await client.check_name(name)
         return await client.engine.create_actor(
             name, address.key, input=value, has_input=input is not None, region=region
         )
@@ -78,7 +79,7 @@ def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region
 
 def destroy(ctx: typer.Context, name: Name, key: Key) -> None:
     """Destroy an actor (its state is deleted)."""
-    from rivetctl.cli.args import parse_address
+    from rivetctl.frontend.args import parse_address
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
@@ -94,7 +95,7 @@ def destroy(ctx: typer.Context, name: Name, key: Key) -> None:
 
 def sleep(ctx: typer.Context, name: Name, key: Key) -> None:
     """Put an actor to sleep now (it wakes on the next request)."""
-    from rivetctl.cli.args import parse_address
+    from rivetctl.frontend.args import parse_address
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
@@ -110,8 +111,10 @@ def sleep(ctx: typer.Context, name: Name, key: Key) -> None:
 
 def actors(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="List actors of this name (omit for the names).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100000, help="Rows to show.")] = 50,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="List actors of this name (omit for the names).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, max=100000, help="Rows to show.")] = 50,
     all_pages: Annotated[bool, typer.Option("--all", help="Every actor, following pages.")] = False,
     include_destroyed: Annotated[bool, typer.Option("--include-destroyed", help="Include destroyed actors.")] = False,
 ) -> None:
@@ -124,8 +127,8 @@ def actors(
             return await client.actor_names()
 
         found = run(cli, names)
-        from rivetctl.cli.gen.cache import write_completion_cache
         from rivetctl.config import cache_dir
+        from rivetctl.frontend.store import write_completion_cache
 
         write_completion_cache(cache_dir(cli.env), names=sorted(found))
         cli.output.rows(
@@ -138,7 +141,7 @@ def actors(
         return
 
     async def body(client: Any) -> list[Any]:
-        await client._check_name(name)
+        await client.check_name(name)
         rows: list[Any] = []
         cursor = None
         while True:

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 import typer
 
 from rivetctl.cli.commands.params import Input, Key, Name, Region
-from rivetctl.cli.runner import cli_context, handle_for, run
+from rivetctl.cli.context import cli_context
+from rivetctl.frontend.runner import handle_for, run
 
 EPILOG = """Examples:
 
@@ -20,6 +21,9 @@ EPILOG = """Examples:
 
 Each ARG is JSON when it parses (5, true, {"a":1}, "\\"5\\"" for the string "5"), otherwise a plain string;
 @file.json reads a JSON file; - reads one JSON value from stdin.
+
+Global options (-e, -o, --timeout, --param, ...) may also follow the command. After `--` nothing is an
+option: rivetctl call chatRoom k send -- -n hello passes -n as an argument.
 """
 
 
@@ -27,16 +31,22 @@ def call(
     ctx: typer.Context,
     name: Name,
     key: Key,
-    action: Annotated[str, typer.Argument(help="Action to call.", show_default=False)],
-    args: Annotated[list[str] | None, typer.Argument(help="Action arguments (see below).", show_default=False)] = None,
-    args_json: Annotated[str | None, typer.Option("--args", help="All arguments as a JSON array, or @file.")] = None,
+    action: Annotated[str, typer.Argument(metavar="ACTION", help="Action to call.", show_default=False)],
+    args: Annotated[
+        list[str] | None, typer.Argument(metavar="ARG", help="Action arguments (see below).", show_default=False)
+    ] = None,
+    args_json: Annotated[
+        str | None, typer.Option("--args", metavar="JSON", help="All arguments as a JSON array, or @file.")
+    ] = None,
     no_create: Annotated[bool, typer.Option("--no-create", help="Require an existing actor (never create).")] = False,
     input: Input = None,
     region: Region = None,
-    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Call N times and print latency percentiles.")] = 1,
+    repeat: Annotated[
+        int, typer.Option("--repeat", metavar="N", min=1, help="Call N times and print latency percentiles.")
+    ] = 1,
 ) -> None:
     """Call an action statelessly over HTTP and print its output."""
-    from rivetctl.cli.args import parse_address, parse_args, parse_json_option
+    from rivetctl.frontend.args import parse_address, parse_args, parse_json_option
     from rivetctl.protocol.query import NO_INPUT
 
     cli = cli_context(ctx)
@@ -67,8 +77,8 @@ def call(
 
 def _remember(cli: Any, name: str, action: str) -> None:
     """Feed shell completion: this actor name and action were just used successfully."""
-    from rivetctl.cli.gen.cache import remember_completion
     from rivetctl.config import cache_dir
+    from rivetctl.frontend.store import remember_completion
 
     remember_completion(cache_dir(cli.env), name, action)
 

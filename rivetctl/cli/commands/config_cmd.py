@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from rivetctl.cli.runner import cli_context
+from rivetctl.cli.commands import Command
+from rivetctl.cli.context import cli_context
 
 app = typer.Typer(
     help="Manage connection profiles (like kubectl contexts). Precedence: flag > env > profile > default.",
@@ -24,36 +25,45 @@ SET_EPILOG = """Examples:
 """
 
 
-@app.command("set", epilog=SET_EPILOG)
+@app.command(cls=Command, name="set", epilog=SET_EPILOG)
 def set_profile(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)],
-    endpoint: Annotated[str | None, typer.Option("--endpoint", help="Engine endpoint.")] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", help="Namespace.")] = None,
+    name: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile name.", show_default=False)],
+    endpoint: Annotated[str | None, typer.Option("--endpoint", metavar="URL", help="Engine endpoint.")] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", metavar="NAMESPACE", help="Namespace.")] = None,
     token_env: Annotated[
         str | None,
-        typer.Option("--token-env", help="Environment variable that holds the token (recommended)."),
+        typer.Option("--token-env", metavar="ENVVAR", help="Environment variable that holds the token (recommended)."),
     ] = None,
     token: Annotated[
-        str | None, typer.Option("--token", help="Token stored in the file (the file is created 0600).")
+        str | None,
+        typer.Option("--token", metavar="TOKEN", help="Token stored in the file (the file is created 0600)."),
     ] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="json, cbor or bare.")] = None,
-    runner: Annotated[str | None, typer.Option("--runner", help="Runner pool name for get-or-create.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Connection param KEY=VALUE.")] = None,
+    runner: Annotated[
+        str | None, typer.Option("--runner", metavar="NAME", help="Runner pool name for get-or-create.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="Connection param KEY=VALUE.")
+    ] = None,
     secret_param: Annotated[
         list[str] | None,
-        typer.Option("--secret-param", help="KEY=ENVVAR: the param's value is read from ENVVAR at use."),
+        typer.Option(
+            "--secret-param", metavar="KEY=ENVVAR", help="KEY=ENVVAR: the param's value is read from ENVVAR at use."
+        ),
     ] = None,
     events: Annotated[
         list[str] | None,
-        typer.Option("--events", help="ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to."),
+        typer.Option(
+            "--events", metavar="ACTOR_NAME=EVENT,...", help="ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to."
+        ),
     ] = None,
     use: Annotated[bool, typer.Option("--use", help="Also make it the current profile.")] = False,
 ) -> None:
     """Create or update a profile."""
-    from rivetctl.cli.args import parse_param
     from rivetctl.config import Profile
     from rivetctl.errors import ConfigError
+    from rivetctl.frontend.args import parse_param
     from rivetctl.protocol.encoding import parse_encoding
 
     cli = cli_context(ctx)
@@ -91,9 +101,10 @@ def set_profile(
     cli.output.info(f"profile {name!r} saved in {cfg.path}" + (" (current)" if cfg.current == name else ""))
 
 
-@app.command("use", epilog="Example:\n\n  rivetctl config use prod\n")
+@app.command(cls=Command, name="use", epilog="Example:\n\n  rivetctl config use prod\n")
 def use_profile(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)]
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile name.", show_default=False)],
 ) -> None:
     """Make a profile the current one."""
     cli = cli_context(ctx)
@@ -104,7 +115,7 @@ def use_profile(
     cli.output.info(f"now using profile {name!r}")
 
 
-@app.command("list", epilog="Example:\n\n  rivetctl config list\n")
+@app.command(cls=Command, name="list", epilog="Example:\n\n  rivetctl config list\n")
 def list_profiles(ctx: typer.Context) -> None:
     """List profiles (the current one is marked)."""
     cli = cli_context(ctx)
@@ -121,9 +132,10 @@ def list_profiles(ctx: typer.Context) -> None:
     cli.output.rows(("current", "name", "endpoint", "namespace"), rows)
 
 
-@app.command("show", epilog="Example:\n\n  rivetctl config show prod -o yaml\n")
+@app.command(cls=Command, name="show", epilog="Example:\n\n  rivetctl config show prod -o yaml\n")
 def show_profile(
-    ctx: typer.Context, name: Annotated[str | None, typer.Argument(help="Profile (default: current).")] = None
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(metavar="PROFILE", help="Profile (default: current).")] = None,
 ) -> None:
     """Show a profile, secrets redacted."""
     from rivetctl.errors import ConfigError
@@ -135,9 +147,10 @@ def show_profile(
     cli.output.record(prof.redacted(), title=f"profile {prof.name}")
 
 
-@app.command("delete", epilog="Example:\n\n  rivetctl config delete old\n")
+@app.command(cls=Command, name="delete", epilog="Example:\n\n  rivetctl config delete old\n")
 def delete_profile(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.", show_default=False)]
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile name.", show_default=False)],
 ) -> None:
     """Delete a profile."""
     cli = cli_context(ctx)
@@ -150,7 +163,7 @@ def delete_profile(
     cli.output.info(f"profile {name!r} deleted")
 
 
-@app.command("path", epilog="Example:\n\n  rivetctl config path\n")
+@app.command(cls=Command, name="path", epilog="Example:\n\n  rivetctl config path\n")
 def config_path(ctx: typer.Context) -> None:
     """Print the config file's path."""
     cli = cli_context(ctx)

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rivetctl.cli.runner import cli_context
+from rivetctl.cli.context import cli_context
 
 EPILOG = """Examples:
 
@@ -14,6 +14,9 @@ EPILOG = """Examples:
 
 Script mode (stdin not a terminal): one command per line, as in the REPL (ACTION ARG..., {"action":..,"args":[..]},
 .sub EVENT, .use NAME KEY, .state, .http ...); answers and events out as JSON lines. Exit status 3 if any failed.
+
+Global options (-e, -o, --timeout, --param, ...) may also follow the command; after `--` nothing is
+an option.
 """
 REPL_EPILOG = """Examples:
 
@@ -25,12 +28,16 @@ REPL_EPILOG = """Examples:
 
 def connect(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Actor name.", show_default=False)],
-    key: Annotated[str, typer.Argument(help="Actor key, JSON array, or @ACTOR_ID.", show_default=False)],
-    sub: Annotated[list[str] | None, typer.Option("--sub", help="Subscribe to this event; repeatable.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Actor name.", show_default=False)],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Actor key, JSON array, or @ACTOR_ID.", show_default=False)],
+    sub: Annotated[
+        list[str] | None, typer.Option("--sub", metavar="EVENT", help="Subscribe to this event; repeatable.")
+    ] = None,
     linger: Annotated[
         float,
-        typer.Option("--linger", min=0, help="Script mode: seconds to keep receiving events after stdin ends."),
+        typer.Option(
+            "--linger", metavar="SECONDS", min=0, help="Script mode: seconds to keep receiving events after stdin ends."
+        ),
     ] = 0.0,
 ) -> None:
     """Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."""
@@ -46,8 +53,10 @@ def connect(
 
 def repl(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="Actor name to open first.", show_default=False)] = None,
-    key: Annotated[str | None, typer.Argument(help="Its key.", show_default=False)] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Actor name to open first.", show_default=False)
+    ] = None,
+    key: Annotated[str | None, typer.Argument(metavar="KEY", help="Its key.", show_default=False)] = None,
 ) -> None:
     """The interactive REPL (script mode when stdin is not a terminal)."""
     from rivetctl.errors import ConfigError

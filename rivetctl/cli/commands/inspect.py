@@ -5,7 +5,8 @@ from typing import Any
 import typer
 
 from rivetctl.cli.commands.params import Key, Name
-from rivetctl.cli.runner import cli_context, lookup, run
+from rivetctl.cli.context import cli_context
+from rivetctl.frontend.runner import lookup, run
 
 DESCRIBE_EPILOG = """Example:
 
@@ -44,8 +45,8 @@ async def _inspect(client: Any, actor_id: str, name: str) -> dict[str, Any]:
 
 def describe(ctx: typer.Context, name: Name, key: Key) -> None:
     """Describe an actor: record, actions, state summary and known events."""
-    from rivetctl.cli.args import parse_address
-    from rivetctl.cli.history import remembered_events
+    from rivetctl.frontend.args import parse_address
+    from rivetctl.frontend.store import remembered_events
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
@@ -59,8 +60,8 @@ def describe(ctx: typer.Context, name: Name, key: Key) -> None:
 
     data = run(cli, body)
     if isinstance(data.get("actions"), list):
-        from rivetctl.cli.gen.cache import write_completion_cache
         from rivetctl.config import cache_dir
+        from rivetctl.frontend.store import write_completion_cache
 
         write_completion_cache(cache_dir(cli.env), actions={name: data["actions"]})
     events = sorted(set(cli.known_events(name)) | set(remembered_events(cli.env, name)))
@@ -70,8 +71,8 @@ def describe(ctx: typer.Context, name: Name, key: Key) -> None:
 
 def state(ctx: typer.Context, name: Name, key: Key) -> None:
     """Print an actor's state (from its inspector)."""
-    from rivetctl.cli.args import parse_address
     from rivetctl.client.inspector import Inspector
+    from rivetctl.frontend.args import parse_address
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
@@ -85,7 +86,9 @@ def state(ctx: typer.Context, name: Name, key: Key) -> None:
 
 def inspect_id(
     ctx: typer.Context,
-    actor_id: str = typer.Argument(..., help="The actor id to decode and look up.", show_default=False),
+    actor_id: str = typer.Argument(
+        ..., metavar="ACTOR_ID", help="The actor id to decode and look up.", show_default=False
+    ),
 ) -> None:
     """Decode an actor id, look it up (name, key, status, times) and show its inspector data."""
     from rivetctl.protocol.actor_id import decode_actor_id

@@ -4,7 +4,9 @@ from typing import Annotated, Any
 
 import typer
 
-from rivetctl.cli.runner import cli_context, run
+from rivetctl.cli.choices import Shell
+from rivetctl.cli.context import cli_context
+from rivetctl.frontend.runner import run
 
 COMPLETIONS_EPILOG = """Examples:
 
@@ -31,27 +33,32 @@ PING_EPILOG = """Example:
 
 
 def completions(
-    ctx: typer.Context, shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)]
+    ctx: typer.Context,
+    shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="The shell.", show_default=False)],
 ) -> None:
     """Print the shell completion script."""
-    from rivetctl.cli.gen import completion_script
+    from rivetctl.docgen import completion_script
 
     cli = cli_context(ctx)
-    cli.stdout.write(completion_script(shell))
+    cli.stdout.write(completion_script(shell.value, ctx.find_root().command))
 
 
 def man(ctx: typer.Context) -> None:
     """Print the man page (roff)."""
-    from rivetctl.cli.gen import man_page
+    from rivetctl.docgen import man_page
 
     cli = cli_context(ctx)
-    cli.stdout.write(man_page())
+    cli.stdout.write(man_page(ctx.find_root().command))
 
 
 def dev_server(
     ctx: typer.Context,
-    port: Annotated[int | None, typer.Option("--port", help="Engine port (also uses PORT+1 and PORT+10).")] = None,
-    data: Annotated[str | None, typer.Option("--data", help="Storage dir (default: a temporary one).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", metavar="PORT", help="Engine port (also uses PORT+1 and PORT+10).")
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", metavar="DIR", help="Storage dir (default: a temporary one).")
+    ] = None,
 ) -> None:
     """Run the bundled example actor server (real RivetKit) until Ctrl-C."""
     import signal

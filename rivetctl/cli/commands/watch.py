@@ -5,8 +5,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rivetctl.cli.choices import Timestamps
 from rivetctl.cli.commands.params import Key, Name
-from rivetctl.cli.runner import cli_context, handle_for, run
+from rivetctl.cli.context import cli_context
+from rivetctl.frontend.runner import handle_for, run
 
 if TYPE_CHECKING:
     import asyncio
@@ -22,6 +24,9 @@ EPILOG = """Examples:
 RivetKit has no wildcard subscription: name the events to watch, or configure them per actor name in a
 profile ([profiles.NAME.events] counter = ["newCount"]); names seen before are remembered. State changes
 come from the actor's inspector (polled, --state-interval).
+
+Global options (-e, -o, --timeout, --param, ...) may also follow the command; after `--` nothing is an
+option (an event name starting with '-').
 """
 
 COLUMNS = ("time", "actor", "type", "event", "args")
@@ -31,29 +36,30 @@ def watch(
     ctx: typer.Context,
     name: Name,
     key: Key,
-    events: Annotated[list[str] | None, typer.Argument(help="Event names to subscribe to.", show_default=False)] = None,
-    count: Annotated[int | None, typer.Option("--count", min=1, help="Stop after N events.")] = None,
+    events: Annotated[
+        list[str] | None, typer.Argument(metavar="EVENT", help="Event names to subscribe to.", show_default=False)
+    ] = None,
+    count: Annotated[int | None, typer.Option("--count", metavar="N", min=1, help="Stop after N events.")] = None,
     until_timeout: Annotated[
-        bool, typer.Option("--until-timeout", help="Reaching --timeout ends the watch with exit 0 (not 8).")
+        bool,
+        typer.Option("--until-timeout", help="Reaching --timeout ends the watch with exit 0 (not 8)."),
     ] = False,
     state: Annotated[bool, typer.Option("--state/--no-state", help="Also show state changes (inspector).")] = True,
     state_interval: Annotated[
-        float, typer.Option("--state-interval", min=0.05, help="Seconds between state polls.")
+        float, typer.Option("--state-interval", metavar="SECONDS", min=0.05, help="Seconds between state polls.")
     ] = 1.0,
     timestamps: Annotated[
-        str,
+        Timestamps,
         typer.Option("--timestamps", help="Time column: absolute (ISO 8601, UTC) or relative (seconds since start)."),
-    ] = "absolute",
+    ] = Timestamps.ABSOLUTE,
     no_create: Annotated[bool, typer.Option("--no-create", help="Require an existing actor.")] = False,
 ) -> None:
     """Stream an actor's events (and state changes) as table rows or JSON lines."""
-    from rivetctl.cli.args import parse_address
-    from rivetctl.cli.history import remember_events, remembered_events
     from rivetctl.errors import ConfigError, RequestTimeoutError
+    from rivetctl.frontend.args import parse_address
+    from rivetctl.frontend.store import remember_events, remembered_events
 
     cli = cli_context(ctx)
-    if timestamps not in ("absolute", "relative"):
-        raise ConfigError("--timestamps must be absolute or relative")
     address = parse_address(name, key)
     names = list(dict.fromkeys([*(events or []), *cli.known_events(name), *remembered_events(cli.env, name)]))
     params = cli.params()

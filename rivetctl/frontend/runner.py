@@ -1,4 +1,4 @@
-"""The one sync→async bridge of the CLI, and address → handle resolution shared by the commands."""
+"""The one sync→async bridge of the command line and the REPL, and address → handle resolution."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    import typer
-
-    from rivetctl.cli.args import Address
-    from rivetctl.cli.context import CliContext
     from rivetctl.client import ActorHandle, ActorInfo, Client
+    from rivetctl.frontend.args import Address
+    from rivetctl.frontend.settings import Settings
 
 # This module is on the path of `rivetctl --help`, which must start fast: it imports the rest on use, and
 # ``_NO_INPUT`` stands for ``rivetctl.protocol.query.NO_INPUT`` in the signature of ``handle_for``.
@@ -19,30 +17,22 @@ _NO_INPUT: Any = None
 T = TypeVar("T")
 
 
-def cli_context(ctx: typer.Context) -> CliContext:
-    obj = ctx.find_root().obj
-    if obj is None:  # pragma: no cover - the root callback always sets it
-        from rivetctl.errors import ConfigError
-
-        raise ConfigError("internal: CLI context missing")
-    return obj  # type: ignore[no-any-return]
-
-
-def run(cli: CliContext, body: Callable[[Client], Awaitable[T]]) -> T:
-    """Run ``body(client)`` on a fresh event loop and close the client, whatever happens."""
+def run(settings: Settings, body: Callable[[Client], Awaitable[T]]) -> T:
+    """Run ``body(client)`` on a fresh event loop and close the client, whatever happens; the registry's
+    names it fetched are cached for the next run."""
     import asyncio
 
     async def go() -> T:
-        client = cli.client()
+        client = settings.client()
         try:
             return await body(client)
         finally:
             await client.aclose()
             if client.fetched_names is not None:
-                from rivetctl.cli import names_cache
+                from rivetctl.frontend.store import cache_names
 
                 opts = client.options
-                names_cache.save(cli.env, opts.endpoint, opts.namespace, client.fetched_names)
+                cache_names(settings.env, opts.endpoint, opts.namespace, client.fetched_names)
 
     return asyncio.run(go())
 
@@ -72,7 +62,7 @@ async def lookup(client: Client, address: Address) -> ActorInfo:
     """The actor's engine record; ``ActorNotFoundError`` when there is none."""
     from rivetctl.errors import ActorNotFoundError, ConfigError
 
-    await client._check_name(address.name)
+    await client.check_name(address.name)
     if address.actor_id is not None:
         info = await client.engine.get_actor(address.actor_id)
         if info.name != address.name:

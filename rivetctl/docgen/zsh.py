@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from rivetctl import __version__
-from rivetctl.cli.gen.bash import PROFILE_RE, sh
-from rivetctl.cli.gen.cache import CACHE_LIMIT, SAFE_NAME
-from rivetctl.cli.gen.tree import Cmd, Values, short
+from rivetctl.docgen.bash import PROFILE_RE, sh
+from rivetctl.docgen.tree import Cmd, Values, short
+from rivetctl.frontend.store import COMPLETION_LIMIT, SAFE_NAME
 
 
 def _zfunc(cmd: Cmd) -> str:
@@ -92,7 +92,7 @@ def script(tree: Cmd) -> str:
         version=__version__,
         functions=functions,
         safe=SAFE_NAME,
-        limit=CACHE_LIMIT,
+        limit=COMPLETION_LIMIT,
     )
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rivetctl import __version__
-from rivetctl.cli.exits import EXIT_DESCRIPTIONS
-from rivetctl.cli.gen.tree import Cmd, Opt, split_doc
+from rivetctl.docgen.tree import Cmd, Opt, split_doc
+from rivetctl.frontend.exits import EXIT_DESCRIPTIONS
 
 ENVIRONMENT = (
     ("RIVET_ENGINE, RIVET_ENDPOINT", "Engine endpoint, like --endpoint (RIVET_ENGINE is read first)."),

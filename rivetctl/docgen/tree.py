@@ -10,26 +10,6 @@ from typing import Any
 
 SHELLS = ("bash", "zsh", "fish")
 
-# Option spellings whose metavar reads better than the option's name.
-_METAVARS = {
-    "--endpoint": "URL",
-    "--timeout": "SECONDS",
-    "--param": "KEY=VALUE",
-    "--params": "JSON",
-    "--cacert": "FILE",
-    "--args": "JSON",
-    "--input": "JSON",
-    "--repeat": "N",
-    "--limit": "N",
-    "--count": "N",
-    "--state-interval": "SECONDS",
-    "--linger": "SECONDS",
-    "--data": "DIR",
-    "--token-env": "ENVVAR",
-    "--secret-param": "KEY=ENVVAR",
-    "--events": "ACTOR_NAME=EVENT,...",
-}
-
 
 @dataclass(frozen=True)
 class Values:
@@ -101,14 +81,11 @@ class Cmd:
             yield from sub.walk()
 
 
-def command_tree() -> Cmd:
-    """The CLI as data: every command, option and argument, in registration order."""
+def command_tree(root: Any) -> Cmd:
+    """The click command ``root`` as data: every command, option and argument, in registration order."""
     import typer
 
-    from rivetctl.cli.app import app
-
-    root = typer.main.get_command(app)
-    return _node(root, typer.Context(root, info_name="rivetctl", **root.context_settings), ())
+    return _node(root, typer.Context(root, info_name=root.name, **root.context_settings), ())
 
 
 def _node(cmd: Any, ctx: Any, path: tuple[str, ...]) -> Cmd:
@@ -121,9 +98,9 @@ def _node(cmd: Any, ctx: Any, path: tuple[str, ...]) -> Cmd:
         if getattr(param, "hidden", False):
             continue
         if param.param_type_name == "option":
-            options.append(_option(param))
+            options.append(_option(param, ctx))
         elif param.param_type_name == "argument":
-            args.append(_argument(param, path))
+            args.append(_argument(param, path, ctx))
     subs = []
     for name in cmd.list_commands(ctx) if isinstance(cmd, TyperGroup) else []:
         sub = cmd.get_command(ctx, name)
@@ -133,14 +110,13 @@ def _node(cmd: Any, ctx: Any, path: tuple[str, ...]) -> Cmd:
     return Cmd(path, inspect.cleandoc(cmd.help or ""), cmd.epilog or "", tuple(options), tuple(args), tuple(subs))
 
 
-def _option(param: Any) -> Opt:
+def _option(param: Any, ctx: Any) -> Opt:
     flags = tuple(sorted(param.opts, key=lambda f: (f.startswith("--"), f)))
     long = next((f for f in flags if f.startswith("--")), flags[0])
     takes_value = not (param.is_flag or param.count)
-    values = _option_values().get(long, Values())
-    metavar = (
-        (param.metavar or _METAVARS.get(long) or long.lstrip("-").upper().replace("-", "_")) if takes_value else ""
-    )
+    choices = _choices(param, ctx)
+    values = Values("choice", choices) if choices else _OPTION_VALUES.get(long, Values())
+    metavar = (param.metavar or long.lstrip("-").upper().replace("-", "_")) if takes_value else ""
     return Opt(
         flags=flags,
         negations=tuple(param.secondary_opts),
@@ -151,24 +127,22 @@ def _option(param: Any) -> Opt:
     )
 
 
-def _option_values() -> dict[str, Values]:
-    from rivetctl.output.render import MODES
-    from rivetctl.protocol.encoding import ENCODINGS
-
-    return {
-        "--encoding": Values("choice", tuple(ENCODINGS)),
-        "--output": Values("choice", tuple(MODES)),
-        "--timestamps": Values("choice", ("absolute", "relative")),
-        "--profile": Values("profile"),
-        "--cacert": Values("file"),
-        "--data": Values("dir"),
-    }
+_OPTION_VALUES = {"--profile": Values("profile"), "--cacert": Values("file"), "--data": Values("dir")}
+"""What completes the values of options that have no fixed choices."""
 
 
-def _argument(param: Any, path: tuple[str, ...]) -> Arg:
+def _choices(param: Any, ctx: Any) -> tuple[str, ...]:
+    """A parameter's fixed choices: what click's ``shell_complete`` offers for an empty word, when it offers
+    plain values (a file or directory type offers a typed placeholder instead)."""
+    items = param.shell_complete(ctx, "")
+    return tuple(str(item.value) for item in items if getattr(item, "type", "plain") == "plain")
+
+
+def _argument(param: Any, path: tuple[str, ...], ctx: Any) -> Arg:
     name = str(param.name)
-    if name == "shell":
-        values = Values("choice", SHELLS)
+    choices = _choices(param, ctx)
+    if choices:
+        values = Values("choice", choices)
     elif name == "action":
         values = Values("action")
     elif name == "name":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rivetctl import __version__
-from rivetctl.cli.gen.cache import ACTIONS_DIR, CACHE_LIMIT, NAMES_FILE, SAFE_NAME
-from rivetctl.cli.gen.tree import Cmd, Values
+from rivetctl.docgen.tree import Cmd, Values
+from rivetctl.frontend.store import ACTIONS_DIR, COMPLETION_LIMIT, NAMES_FILE, SAFE_NAME
 
 PROFILE_RE = r'^[[:space:]]*\[profiles\.("?)([A-Za-z0-9_-]+)"?\][[:space:]]*$'
 """A profile's table header in config.toml (POSIX ERE; group 2 is the name), for the scripts."""
@@ -51,7 +51,7 @@ def script(tree: Cmd) -> str:
         optvals="\n".join(vals),
         args="\n".join(args),
         safe=SAFE_NAME,
-        limit=CACHE_LIMIT,
+        limit=COMPLETION_LIMIT,
         names=NAMES_FILE,
         actions=ACTIONS_DIR,
     )

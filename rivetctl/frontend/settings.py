@@ -1,0 +1,155 @@
+"""One run's settings: the global options as given, the environment and the config profile, and what is
+built from them once: the client (its options resolved in one place, :func:`~rivetctl.client.options.
+resolve_options`: flag > env > profile > default), the output writer, the connection params. Tests inject
+env and streams here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from rivetctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rivetctl.client import Client
+    from rivetctl.config import ConfigFile, Profile
+    from rivetctl.output.render import Output
+
+
+class GlobalOptions:
+    """The root command's options as given, under the names ``rivetctl.cli.app.root`` declares them (the one
+    place they are spelled); ``None`` where not given."""
+
+    def __init__(self, values: Mapping[str, Any] | None = None, **given: Any) -> None:
+        self._values = {**(values or {}), **given}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._values.get(name)
+
+
+class Settings:
+    """Everything a command or the REPL needs; built once per invocation."""
+
+    def __init__(
+        self,
+        opts: GlobalOptions,
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.opts = opts
+        self.env = os.environ if env is None else env
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._config: ConfigFile | None = None
+        self._output: Output | None = None
+
+    # -- configuration ---------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> ConfigFile:
+        if self._config is None:
+            from rivetctl.config import ConfigFile
+
+            self._config = ConfigFile.default(self.env)
+            for warning in self._config.warnings:
+                self.stderr.write(warning + "\n")
+        return self._config
+
+    @property
+    def profile(self) -> Profile | None:
+        name = self.opts.profile or self.env.get("RIVETCTL_PROFILE")
+        if name is None and not self.config.path.exists():
+            return None
+        return self.config.profile(name)
+
+    @property
+    def color(self) -> bool:
+        # no-color.org: only a non-empty NO_COLOR turns colours off.
+        return not (self.opts.no_color or self.env.get("NO_COLOR"))
+
+    @property
+    def output(self) -> Output:
+        if self._output is None:
+            from rivetctl.output.render import Output
+
+            self._output = Output(self.opts.output, stdout=self.stdout, stderr=self.stderr, color=self.color)
+        return self._output
+
+    def params(self) -> Any:
+        """Connection params: ``--params`` / ``RIVETCTL_PARAMS`` / profile params, then ``--param`` on top."""
+        from rivetctl.frontend.args import parse_json_option, parse_param
+
+        base: Any = None
+        if self.opts.params is not None:
+            base = parse_json_option(self.opts.params, "--params")
+        elif self.env.get("RIVETCTL_PARAMS"):
+            base = parse_json_option(self.env["RIVETCTL_PARAMS"], "RIVETCTL_PARAMS")
+        else:
+            prof = self.profile
+            if prof is not None:
+                base = prof.resolved_params(self.env)
+        if self.opts.param:
+            if base is None:
+                base = {}
+            if not isinstance(base, dict):
+                raise ConfigError("--param needs the params to be a JSON object")
+            base = dict(base)
+            for item in self.opts.param:
+                k, v = parse_param(item)
+                base[k] = v
+        return base
+
+    def known_events(self, actor_name: str) -> list[str]:
+        prof = self.profile
+        return list(prof.events.get(actor_name, [])) if prof is not None else []
+
+    # -- objects ---------------------------------------------------------------------------------------
+
+    def client(self) -> Client:
+        from rivetctl.client import Client
+        from rivetctl.client.options import resolve_options
+
+        opts = self.opts
+        prof = self.profile
+        defaults: dict[str, Any] = dict(prof.settings) if prof is not None else {}
+        if prof is not None:
+            defaults["token"] = prof.token(self.env)
+        timeout = opts.timeout
+        if timeout is None and defaults.get("timeout") is not None:
+            timeout = float(defaults["timeout"])
+        options = resolve_options(
+            opts.endpoint,
+            token=opts.token,
+            namespace=opts.namespace,
+            encoding=opts.encoding or self.env.get("RIVETCTL_ENCODING") or None,
+            verify=False if opts.insecure else (opts.cacert or True),
+            env=self.env,
+            defaults=defaults,
+            **({} if timeout is None else {"timeout": timeout, "connect_timeout": min(5.0, timeout)}),
+        )
+        tracer = None
+        if opts.verbose:
+            from rivetctl.output.trace import StderrTracer
+
+            tracer = StderrTracer(opts.verbose, self.stderr)
+        from rivetctl.frontend.store import cached_names
+
+        client = Client(
+            options=options,
+            tracer=tracer,
+            known_names=cached_names(self.env, options.endpoint, options.namespace),
+        )
+        if tracer is not None:
+            tracer.note(
+                f"endpoint {options.endpoint} namespace {options.namespace} encoding {options.encoding} "
+                f"token {'set' if options.token else 'none'}" + (f" profile {prof.name}" if prof else "")
+            )
+        return client
