@@ -62,14 +62,29 @@ LINK_BROKE = re.compile(r"Ping timed out|envoy websocket closed|envoy disconnect
 
 # Operations per run: (quick, full).  Shipped mode is ~13× slower per sequential call (Nagle).
 SIZES: dict[str, dict[str, tuple[int, int]]] = {
-    "nodelay": {"http_seq": (100, 500), "http_conc": (480, 2000), "ws_seq": (200, 1000),
-                "ws_pipe": (1024, 2048), "burst": (20000, 20000)},
-    "shipped": {"http_seq": (20, 100), "http_conc": (320, 960), "ws_seq": (30, 200),
-                "ws_pipe": (1024, 2048), "burst": (20000, 20000)},
+    "nodelay": {
+        "http_seq": (100, 500),
+        "http_conc": (480, 2000),
+        "ws_seq": (200, 1000),
+        "ws_pipe": (1024, 2048),
+        "burst": (20000, 20000),
+    },
+    "shipped": {
+        "http_seq": (20, 100),
+        "http_conc": (320, 960),
+        "ws_seq": (30, 200),
+        "ws_pipe": (1024, 2048),
+        "burst": (20000, 20000),
+    },
 }
 CONCURRENCY = {"http_seq": 1, "http_conc": 32, "ws_seq": 1, "ws_pipe": 256, "burst": 1}
-LABELS = {"http_seq": "HTTP sequential", "http_conc": "HTTP 32 concurrent", "ws_seq": "WS sequential",
-          "ws_pipe": "WS pipelined 256", "burst": "burst 20k events"}
+LABELS = {
+    "http_seq": "HTTP sequential",
+    "http_conc": "HTTP 32 concurrent",
+    "ws_seq": "WS sequential",
+    "ws_pipe": "WS pipelined 256",
+    "burst": "burst 20k events",
+}
 
 
 def log(msg: str) -> None:
@@ -157,10 +172,17 @@ class BenchServer:
                 continue
             with contextlib.suppress(OSError), open(path, "rb") as f:
                 f.seek(offset)
-                lines += [ln[:400] for ln in f.read().decode(errors="replace").splitlines()
-                          if "level=warn" in ln or "level=error" in ln or "rror" in ln]
-        return [ln for ln in lines if "received HTTP tunnel message without request start" not in ln
-                and "SQLite transaction is unnamed" not in ln][:limit]
+                lines += [
+                    ln[:400]
+                    for ln in f.read().decode(errors="replace").splitlines()
+                    if "level=warn" in ln or "level=error" in ln or "rror" in ln
+                ]
+        return [
+            ln
+            for ln in lines
+            if "received HTTP tunnel message without request start" not in ln
+            and "SQLite transaction is unnamed" not in ln
+        ][:limit]
 
     def healthy(self) -> bool:
         try:
@@ -187,10 +209,16 @@ def _size(path: Path | None) -> int:
 
 
 def http_action(endpoint: str, key: str, action: str, args: list, timeout: float = 30) -> tuple[int, Any]:
-    url = (f"{endpoint}/gateway/counter/action/{action}?rvt-namespace=default&rvt-method=getOrCreate"
-           f"&rvt-runner=default&rvt-key={key}&rvt-crash-policy=sleep")
-    req = urllib.request.Request(url, data=json.dumps({"args": args}).encode(), method="POST",
-                                 headers={"x-rivet-encoding": "json", "content-type": "application/json"})
+    url = (
+        f"{endpoint}/gateway/counter/action/{action}?rvt-namespace=default&rvt-method=getOrCreate"
+        f"&rvt-runner=default&rvt-key={key}&rvt-crash-policy=sleep"
+    )
+    req = urllib.request.Request(
+        url,
+        data=json.dumps({"args": args}).encode(),
+        method="POST",
+        headers={"x-rivet-encoding": "json", "content-type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read())["output"]
@@ -202,9 +230,24 @@ def http_action(endpoint: str, key: str, action: str, args: list, timeout: float
 
 
 def driver_cmd(client: str, server: BenchServer, enc: str, workload: str, key: str, n: int) -> list[str]:
-    args = ["--endpoint", server.endpoint, "--encoding", enc, "--workload", workload, "--key", key,
-            "--n", str(n), "--concurrency", str(CONCURRENCY[workload]), "--server-pids", server.pids,
-            "--timeout", "60"]
+    args = [
+        "--endpoint",
+        server.endpoint,
+        "--encoding",
+        enc,
+        "--workload",
+        workload,
+        "--key",
+        key,
+        "--n",
+        str(n),
+        "--concurrency",
+        str(CONCURRENCY[workload]),
+        "--server-pids",
+        server.pids,
+        "--timeout",
+        "60",
+    ]
     if client == "ts":
         assert server.srv is not None
         return [str(server.srv.node_binary), str(BENCH / "clients" / "ts_client.mjs"), *args]
@@ -226,8 +269,7 @@ def run_driver(client: str, server: BenchServer, enc: str, workload: str, key: s
         return json.loads(lines[-1])
     except (ValueError, IndexError):
         tail = (proc.stderr or proc.stdout)[-600:]
-        return {"client": client, "workload": workload, "encoding": enc,
-                "failed": f"exit {proc.returncode}: {tail}"}
+        return {"client": client, "workload": workload, "encoding": enc, "failed": f"exit {proc.returncode}: {tail}"}
 
 
 def _client_env() -> dict[str, str]:
@@ -260,8 +302,13 @@ def summarize(r: dict[str, Any]) -> dict[str, Any]:
     s["server_cores"] = round(r["server_cpu_s"] / wall, 3) if wall else None
     if r["workload"] == "burst":
         ew = r.get("events_wall_s")
-        s.update(expected=r["expected"], received=r["received"], lost=r["expected"] - r["received"],
-                 response=r.get("response"), error=r.get("error"))
+        s.update(
+            expected=r["expected"],
+            received=r["received"],
+            lost=r["expected"] - r["received"],
+            response=r.get("response"),
+            error=r.get("error"),
+        )
         s["ops_per_s"] = round(r["received"] / ew, 1) if ew else 0.0
     else:
         lat = r.get("lat_ms") or []
@@ -270,8 +317,9 @@ def summarize(r: dict[str, Any]) -> dict[str, Any]:
     return s
 
 
-def measure(server: BenchServer, client: str, enc: str, workload: str, n: int, attempts: int,
-            round_no: int) -> dict[str, Any]:
+def measure(
+    server: BenchServer, client: str, enc: str, workload: str, n: int, attempts: int, round_no: int
+) -> dict[str, Any]:
     """One (client, encoding, workload) measurement; retried after a server failure."""
     tries = []
     for attempt in range(1, attempts + 1):
@@ -279,43 +327,74 @@ def measure(server: BenchServer, client: str, enc: str, workload: str, n: int, a
             server.restart("health check failed before the run")
         server.ensure_mode()
         # One actor per client and encoding (warm across rounds); bursts and retries get a fresh one.
-        key = (f"{workload}-{client}-{enc}-r{round_no}-a{attempt}" if workload == "burst" or attempt > 1
-               else f"b-{client}-{enc}")
+        key = (
+            f"{workload}-{client}-{enc}-r{round_no}-a{attempt}"
+            if workload == "burst" or attempt > 1
+            else f"b-{client}-{enc}"
+        )
         sizes = server.log_sizes()
         raw = run_driver(client, server, enc, workload, key, n)
         s = summarize(raw)
         broke = server.link_broke_since(sizes)
-        incomplete = bool(s.get("failed") or s.get("errors") or
-                          (workload == "burst" and (s.get("lost") or not s.get("response"))))
+        incomplete = bool(
+            s.get("failed") or s.get("errors") or (workload == "burst" and (s.get("lost") or not s.get("response")))
+        )
         if broke or (incomplete and not server.healthy()):
             s["server_failure"] = broke or "server unhealthy after the run"
-            server.failures.append({"kind": "server failure", "client": client, "encoding": enc,
-                                    "workload": workload, "attempt": attempt, "evidence": s["server_failure"],
-                                    "received": s.get("received"), "response": s.get("response"),
-                                    "client_error": s.get("error") or s.get("failed"),
-                                    "log": server.log_excerpt(sizes)})
+            server.failures.append(
+                {
+                    "kind": "server failure",
+                    "client": client,
+                    "encoding": enc,
+                    "workload": workload,
+                    "attempt": attempt,
+                    "evidence": s["server_failure"],
+                    "received": s.get("received"),
+                    "response": s.get("response"),
+                    "client_error": s.get("error") or s.get("failed"),
+                    "log": server.log_excerpt(sizes),
+                }
+            )
             tries.append(s)
             log(f"    {client:4} {enc:4} {workload}: SERVER FAILURE ({s['server_failure'][:120]})")
             server.restart("the runner↔engine link broke")
             continue
         if incomplete and workload != "burst" and attempt < attempts:
-            server.failures.append({"kind": "run failed or had errors; server answers", "client": client,
-                                    "encoding": enc, "workload": workload, "attempt": attempt,
-                                    "client_error": (s.get("failed") or f"{s.get('errors')} errors")[-300:],
-                                    "log": server.log_excerpt(sizes)})
+            server.failures.append(
+                {
+                    "kind": "run failed or had errors; server answers",
+                    "client": client,
+                    "encoding": enc,
+                    "workload": workload,
+                    "attempt": attempt,
+                    "client_error": (s.get("failed") or f"{s.get('errors')} errors")[-300:],
+                    "log": server.log_excerpt(sizes),
+                }
+            )
             tries.append(s)
             log(f"    {client:4} {enc:4} {workload}: failed or had errors; retrying on a fresh actor")
             continue
         if workload == "burst" and incomplete and attempt < attempts:
             # Events missing but no link failure logged and the server answers: keep the evidence, try again
             # on a fresh actor, and report the anomaly beside the result.
-            server.failures.append({"kind": "events missing, no server error logged", "client": client,
-                                    "encoding": enc, "workload": workload, "attempt": attempt,
-                                    "received": s.get("received"), "response": s.get("response"),
-                                    "error": s.get("error"), "log": server.log_excerpt(sizes)})
+            server.failures.append(
+                {
+                    "kind": "events missing, no server error logged",
+                    "client": client,
+                    "encoding": enc,
+                    "workload": workload,
+                    "attempt": attempt,
+                    "received": s.get("received"),
+                    "response": s.get("response"),
+                    "error": s.get("error"),
+                    "log": server.log_excerpt(sizes),
+                }
+            )
             tries.append(s)
-            log(f"    {client:4} {enc:4} {workload}: {s.get('lost')} events missing (response "
-                f"{s.get('response')}), no server error logged; retrying")
+            log(
+                f"    {client:4} {enc:4} {workload}: {s.get('lost')} events missing (response "
+                f"{s.get('response')}), no server error logged; retrying"
+            )
             continue
         s["attempts"] = attempt
         s["server_failures_before"] = len(tries)
@@ -332,11 +411,14 @@ def _print_run(s: dict[str, Any]) -> None:
     if s.get("failed"):
         log(f"    {s['client']:4} {s['encoding']:4} {s['workload']}: FAILED {s['failed'][:200]}")
         return
-    extra = (f"lost {s['lost']}" if s["workload"] == "burst" else
-             f"p50 {s['p50_ms']} p90 {s['p90_ms']} p99 {s['p99_ms']} ms")
-    log(f"    {s['client']:4} {s['encoding']:4} {s['workload']:9} {s['ops_per_s']:>9} ops/s  "
+    extra = (
+        f"lost {s['lost']}" if s["workload"] == "burst" else f"p50 {s['p50_ms']} p90 {s['p90_ms']} p99 {s['p99_ms']} ms"
+    )
+    log(
+        f"    {s['client']:4} {s['encoding']:4} {s['workload']:9} {s['ops_per_s']:>9} ops/s  "
         f"cpu {s['cpu_us_per_op']:>7} µs/op  srv {s['server_cpu_us_per_op']:>7} µs/op  {extra}"
-        + (f"  errors {s['errors']}" if s.get("errors") else ""))
+        + (f"  errors {s['errors']}" if s.get("errors") else "")
+    )
 
 
 def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -345,8 +427,17 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if not ok:
         return dict(runs[-1], rounds=len(runs))
     out = dict(ok[0])
-    for k in ("ops_per_s", "p50_ms", "p90_ms", "p99_ms", "cpu_us_per_op", "server_cpu_us_per_op",
-              "client_cores", "server_cores", "wall_s"):
+    for k in (
+        "ops_per_s",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "cpu_us_per_op",
+        "server_cpu_us_per_op",
+        "client_cores",
+        "server_cores",
+        "wall_s",
+    ):
         vals = [r[k] for r in ok if r.get(k) is not None]
         if vals:
             out[k] = round(statistics.median(vals), 3)
@@ -369,8 +460,12 @@ def timed(cmd: list[str], env: dict[str, str], stdout: Any = subprocess.DEVNULL)
 
 def stats_ms(samples: list[float]) -> dict[str, Any]:
     ms = [x * 1000 for x in samples]
-    return {"runs": len(ms), "min_ms": round(min(ms), 1), "median_ms": round(statistics.median(ms), 1),
-            "max_ms": round(max(ms), 1)}
+    return {
+        "runs": len(ms),
+        "min_ms": round(min(ms), 1),
+        "median_ms": round(statistics.median(ms), 1),
+        "max_ms": round(max(ms), 1),
+    }
 
 
 def cli_env(home: Path) -> dict[str, str]:
@@ -382,8 +477,13 @@ def cli_env(home: Path) -> dict[str, str]:
     """
     env = _client_env()
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
-               XDG_CACHE_HOME=str(home / "cache"), PYTHONPYCACHEPREFIX=str(home / "pycache"), NO_COLOR="1")
+    env.update(
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        PYTHONPYCACHEPREFIX=str(home / "pycache"),
+        NO_COLOR="1",
+    )
     return env
 
 
@@ -392,13 +492,26 @@ def oneshot(server: BenchServer, runs: int, home: Path) -> dict[str, Any]:
     assert server.srv is not None
     env = cli_env(home)
     ep = server.endpoint
-    url = (f"{ep}/gateway/counter/action/increment?rvt-namespace=default&rvt-method=getOrCreate"
-           f"&rvt-runner=default&rvt-key=oneshot-curl&rvt-crash-policy=sleep")
+    url = (
+        f"{ep}/gateway/counter/action/increment?rvt-namespace=default&rvt-method=getOrCreate"
+        f"&rvt-runner=default&rvt-key=oneshot-curl&rvt-crash-policy=sleep"
+    )
     tools = {
         "rivetctl": [str(RIVETCTL), "-e", ep, "call", "counter", "oneshot-cli", "increment", "1"],
         "node": [str(server.srv.node_binary), str(BENCH / "clients" / "oneshot.mjs"), ep, "oneshot-node"],
-        "curl": ["curl", "-sS", "-X", "POST", "-H", "x-rivet-encoding: json", "-H",
-                 "content-type: application/json", "--data", '{"args":[1]}', url],
+        "curl": [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            "-H",
+            "x-rivet-encoding: json",
+            "-H",
+            "content-type: application/json",
+            "--data",
+            '{"args":[1]}',
+            url,
+        ],
     }
     samples: dict[str, list[float]] = {k: [] for k in tools}
     failures: dict[str, int] = {k: 0 for k in tools}
@@ -406,38 +519,46 @@ def oneshot(server: BenchServer, runs: int, home: Path) -> dict[str, Any]:
         timed(cmd, env)
     for i in range(runs):
         names = list(tools)
-        names = names[i % 3:] + names[: i % 3]
+        names = names[i % 3 :] + names[: i % 3]
         for name in names:
             server.ensure_mode()
             wall, rc = timed(tools[name], env)
             if rc != 0:
                 failures[name] += 1
             samples[name].append(wall)
-    out = {name: {**stats_ms(s), "failures": failures[name], "cmd": " ".join(tools[name])}
-           for name, s in samples.items()}
+    out = {
+        name: {**stats_ms(s), "failures": failures[name], "cmd": " ".join(tools[name])} for name, s in samples.items()
+    }
     out["ratio_rivetctl_vs_node"] = round(out["rivetctl"]["median_ms"] / out["node"]["median_ms"], 3)
-    log(f"    one-shot median: rivetctl {out['rivetctl']['median_ms']} ms, node {out['node']['median_ms']} ms, "
-        f"curl {out['curl']['median_ms']} ms (ratio rivetctl/node {out['ratio_rivetctl_vs_node']})")
+    log(
+        f"    one-shot median: rivetctl {out['rivetctl']['median_ms']} ms, node {out['node']['median_ms']} ms, "
+        f"curl {out['curl']['median_ms']} ms (ratio rivetctl/node {out['ratio_rivetctl_vs_node']})"
+    )
     return out
 
 
 def startup(runs: int, home: Path) -> dict[str, Any]:
     env = cli_env(home)
-    tools = {"python": [str(PY), "-c", "pass"], "version": [str(RIVETCTL), "--version"],
-             "help": [str(RIVETCTL), "--help"]}
+    tools = {
+        "python": [str(PY), "-c", "pass"],
+        "version": [str(RIVETCTL), "--version"],
+        "help": [str(RIVETCTL), "--help"],
+    }
     samples: dict[str, list[float]] = {k: [] for k in tools}
     for cmd in tools.values():
         timed(cmd, env)
     for i in range(runs):
-        for name in list(tools)[i % 3:] + list(tools)[: i % 3]:
+        for name in list(tools)[i % 3 :] + list(tools)[: i % 3]:
             samples[name].append(timed(tools[name], env)[0])
     out: dict[str, Any] = {name: stats_ms(s) for name, s in samples.items()}
     budget = 1.5 * out["python"]["median_ms"] + 60
     out["budget_ms"] = round(budget, 1)
     out["version_ok"] = out["version"]["median_ms"] < budget
     out["help_ok"] = out["help"]["median_ms"] < budget
-    log(f"    start-up median: python {out['python']['median_ms']} ms, --version {out['version']['median_ms']} ms, "
-        f"--help {out['help']['median_ms']} ms (budget {out['budget_ms']} ms)")
+    log(
+        f"    start-up median: python {out['python']['median_ms']} ms, --version {out['version']['median_ms']} ms, "
+        f"--help {out['help']['median_ms']} ms (budget {out['budget_ms']} ms)"
+    )
     return out
 
 
@@ -448,17 +569,34 @@ class Watch:
     """A ``rivetctl watch`` process; stdout to /dev/null or counted through a pipe."""
 
     def __init__(self, server: BenchServer, key: str, home: Path, *, count: int | None, to_pipe: bool) -> None:
-        cmd = [str(RIVETCTL), "-e", server.endpoint, "-o", "jsonl", "--timeout", "600", "watch", "counter", key,
-               "burst", "--no-state"]
+        cmd = [
+            str(RIVETCTL),
+            "-e",
+            server.endpoint,
+            "-o",
+            "jsonl",
+            "--timeout",
+            "600",
+            "watch",
+            "counter",
+            key,
+            "burst",
+            "--no-state",
+        ]
         if count:
             cmd += ["--count", str(count)]
         self.cmd = cmd
         self.lines = 0
         self.ready = threading.Event()
         self.stderr: list[str] = []
-        self.proc = subprocess.Popen(cmd, env=cli_env(home), cwd=ROOT, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            cmd,
+            env=cli_env(home),
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         threading.Thread(target=self._read_err, daemon=True).start()
         if to_pipe:
             threading.Thread(target=self._count, daemon=True).start()
@@ -530,18 +668,25 @@ def watch_burst(server: BenchServer, n: int, attempts: int, home: Path, server_m
         cpu_before = w.cpu_s()
         t0 = time.perf_counter()
         status: list[Any] = []
-        trig = threading.Thread(target=lambda st=status, k=key: st.append(
-            _try_action(server.endpoint, k, "burst", [n], 90)))
+        trig = threading.Thread(
+            target=lambda st=status, k=key: st.append(_try_action(server.endpoint, k, "burst", [n], 90))
+        )
         trig.start()
         rc, cpu_total = w.wait_exit(90)
         wall = time.perf_counter() - t0
         trig.join(95)
         broke = server.link_broke_since(sizes)
         w.stop()
-        res = {"attempt": attempt, "events": n, "exit_code": rc, "wall_s": round(wall, 3),
-               "events_per_s": round(n / wall, 1) if rc == 0 else None,
-               "cpu_us_per_event": round((cpu_total - cpu_before) / n * 1e6, 1) if rc == 0 else None,
-               "trigger": status[0] if status else "no answer", "all_received": rc == 0}
+        res = {
+            "attempt": attempt,
+            "events": n,
+            "exit_code": rc,
+            "wall_s": round(wall, 3),
+            "events_per_s": round(n / wall, 1) if rc == 0 else None,
+            "cpu_us_per_event": round((cpu_total - cpu_before) / n * 1e6, 1) if rc == 0 else None,
+            "trigger": status[0] if status else "no answer",
+            "all_received": rc == 0,
+        }
         if rc != 0 and (broke or not server.healthy()):
             res["server_failure"] = broke or "server unhealthy"
             tries.append(res)
@@ -552,8 +697,10 @@ def watch_burst(server: BenchServer, n: int, attempts: int, home: Path, server_m
         if server_max:
             res["server_max_events_per_s"] = server_max
             res["vs_server_max"] = round(res["events_per_s"] / server_max, 3) if res["events_per_s"] else None
-        log(f"    watch burst {n}: exit {rc}, {res['events_per_s']} events/s "
-            f"(best client in the burst test: {server_max}), cpu {res['cpu_us_per_event']} µs/event")
+        log(
+            f"    watch burst {n}: exit {rc}, {res['events_per_s']} events/s "
+            f"(best client in the burst test: {server_max}), cpu {res['cpu_us_per_event']} µs/event"
+        )
         return res
     return {"outcome": "server failure", "tries": tries}
 
@@ -597,8 +744,13 @@ def watch_memory(server: BenchServer, total: int, per_burst: int, home: Path) ->
     broke = server.link_broke_since(sizes)
     w.stop()
     rss = dict(samples)
-    out: dict[str, Any] = {"events_sent": sent, "events_received": w.lines, "per_burst": per_burst,
-                           "wall_s": round(wall, 2), "rss_kb": samples}
+    out: dict[str, Any] = {
+        "events_sent": sent,
+        "events_received": w.lines,
+        "per_burst": per_burst,
+        "wall_s": round(wall, 2),
+        "rss_kb": samples,
+    }
     if 10000 in rss and total in rss:
         out["rss_10k_mb"] = round(rss[10000] / 1024, 1)
         out["rss_end_mb"] = round(rss[total] / 1024, 1)
@@ -607,8 +759,10 @@ def watch_memory(server: BenchServer, total: int, per_burst: int, home: Path) ->
     if failure:
         out["failure"] = failure
         out["server_failure"] = broke
-    log(f"    watch memory: {w.lines}/{sent} events, RSS {out.get('rss_10k_mb')} MB at 10k → "
-        f"{out.get('rss_end_mb')} MB at {total} ({out.get('growth_mb')} MB)" + (f"; {failure}" if failure else ""))
+    log(
+        f"    watch memory: {w.lines}/{sent} events, RSS {out.get('rss_10k_mb')} MB at 10k → "
+        f"{out.get('rss_end_mb')} MB at {total} ({out.get('growth_mb')} MB)" + (f"; {failure}" if failure else "")
+    )
     return out
 
 
@@ -631,9 +785,11 @@ def fmt(v: Any, nd: int = 1) -> str:
 
 def mode_table(mode: str, results: dict[str, dict[str, dict[str, Any]]]) -> tuple[str, list[dict[str, Any]]]:
     """Markdown table for one mode, plus the target checks it implies."""
-    head = ("| workload | enc | ops/s lib | ops/s TS | ops/s raw | **lib/TS** | p50/p90/p99 ms lib"
-            " | p50/p90/p99 ms TS | p50/p90/p99 ms raw | CPU µs/op lib | TS | raw | **lib/TS CPU** | lib/raw CPU"
-            " | server CPU µs/op | limit (lib / server cores) |")
+    head = (
+        "| workload | enc | ops/s lib | ops/s TS | ops/s raw | **lib/TS** | p50/p90/p99 ms lib"
+        " | p50/p90/p99 ms TS | p50/p90/p99 ms raw | CPU µs/op lib | TS | raw | **lib/TS CPU** | lib/raw CPU"
+        " | server CPU µs/op | limit (lib / server cores) |"
+    )
     lines = [head, "|" + "|".join(["---"] * 16) + "|"]
     checks: list[dict[str, Any]] = []
     for wl in [w for w in WORKLOADS if w in results]:
@@ -662,11 +818,25 @@ def mode_table(mode: str, results: dict[str, dict[str, dict[str, Any]]]) -> tupl
             lines.append(
                 f"| {LABELS[wl]} | {enc} | {cell(lib)} | {cell(ts)} | {cell(raw)} | **{fmt(thr, 2)}×** | {lat(lib)} | "
                 f"{lat(ts)} | {lat(raw)} | {fmt(lib.get('cpu_us_per_op'), 0)} | {fmt(ts.get('cpu_us_per_op'), 0)} | "
-                f"{fmt(raw.get('cpu_us_per_op'), 0)} | **{fmt(cpu_ts, 2)}×** | {fmt(cpu, 2)}× | {fmt(srv, 0)} | {limit} |")
-            checks.append({"mode": mode, "workload": wl, "encoding": enc, "lib_vs_ts_throughput": thr,
-                           "throughput_ok": thr is not None and thr >= 1.0, "lib_vs_raw_cpu": cpu,
-                           "lib_vs_ts_cpu": cpu_ts, "cpu_ok": cpu_ts is not None and cpu_ts <= 1.0, "limit": limit,
-                           "lib_lost": lib.get("lost"), "ts_lost": ts.get("lost"), "raw_lost": raw.get("lost")})
+                f"{fmt(raw.get('cpu_us_per_op'), 0)} | **{fmt(cpu_ts, 2)}×** | {fmt(cpu, 2)}× | "
+                f"{fmt(srv, 0)} | {limit} |"
+            )
+            checks.append(
+                {
+                    "mode": mode,
+                    "workload": wl,
+                    "encoding": enc,
+                    "lib_vs_ts_throughput": thr,
+                    "throughput_ok": thr is not None and thr >= 1.0,
+                    "lib_vs_raw_cpu": cpu,
+                    "lib_vs_ts_cpu": cpu_ts,
+                    "cpu_ok": cpu_ts is not None and cpu_ts <= 1.0,
+                    "limit": limit,
+                    "lib_lost": lib.get("lost"),
+                    "ts_lost": ts.get("lost"),
+                    "raw_lost": raw.get("lost"),
+                }
+            )
     return "\n".join(lines), checks
 
 
@@ -696,18 +866,25 @@ def _limit(lib: dict[str, Any], ts: dict[str, Any], raw: dict[str, Any]) -> str:
 def report(data: dict[str, Any]) -> str:
     out: list[str] = []
     meta = data["meta"]
-    out.append(f"rivetctl benchmarks — {meta['started']} — {meta['size']} run, {meta['cores']} cores, "
-               f"rivetkit {meta['rivetkit']}, Node {meta['node']}, Python {meta['python']}")
+    out.append(
+        f"rivetctl benchmarks — {meta['started']} — {meta['size']} run, {meta['cores']} cores, "
+        f"rivetkit {meta['rivetkit']}, Node {meta['node']}, Python {meta['python']}"
+    )
     out.append(f"command: {meta['command']}")
     all_checks: list[dict[str, Any]] = []
     for mode, md in data["modes"].items():
-        desc = ("server as shipped (Nagle ON on the runner↔engine tunnel)" if mode == "shipped" else
-                "Nagle OFF on both ends of the runner↔engine tunnel (RIVET__GUARD__TCP_NODELAY=true + "
-                "TCP_NODELAY set on the runner's socket via pidfd_getfd)")
+        desc = (
+            "server as shipped (Nagle ON on the runner↔engine tunnel)"
+            if mode == "shipped"
+            else "Nagle OFF on both ends of the runner↔engine tunnel (RIVET__GUARD__TCP_NODELAY=true + "
+            "TCP_NODELAY set on the runner's socket via pidfd_getfd)"
+        )
         out.append("")
         out.append(f"### Mode `{mode}`: {desc}; RUST_BACKTRACE stripped")
-        out.append(f"mode check: plain-client HTTP p50 {md['check']['http_p50_ms']} ms; server restarts "
-                   f"{md['restarts']}, server failures {len(md['failures'])}")
+        out.append(
+            f"mode check: plain-client HTTP p50 {md['check']['http_p50_ms']} ms; server restarts "
+            f"{md['restarts']}, server failures {len(md['failures'])}"
+        )
         out.append("")
         table, checks = mode_table(mode, md["results"])
         all_checks += checks
@@ -719,8 +896,11 @@ def report(data: dict[str, Any]) -> str:
             out.append("|---|---|---|---|---|")
             for name in ("rivetctl", "node", "curl"):
                 r = o[name]
-                out.append(f"| {name} | {r['min_ms']} | {r['median_ms']} | {r['max_ms']} | {r['runs']}"
-                           + (f" ({r['failures']} failed)" if r["failures"] else "") + " |")
+                out.append(
+                    f"| {name} | {r['min_ms']} | {r['median_ms']} | {r['max_ms']} | {r['runs']}"
+                    + (f" ({r['failures']} failed)" if r["failures"] else "")
+                    + " |"
+                )
             out.append(f"| **rivetctl / node** | | **{o['ratio_rivetctl_vs_node']}×** | | |")
         if md.get("watch_burst"):
             wb = md["watch_burst"]
@@ -728,44 +908,58 @@ def report(data: dict[str, Any]) -> str:
             if wb.get("all_received") is not None:
                 got = "all events received" if wb["all_received"] else f"EVENTS MISSING (exit {wb['exit_code']})"
                 before = wb.get("server_failures_before")
-                out.append(f"watch (`-o jsonl > /dev/null`, {wb['events']}-event burst): {got}, "
-                           f"{fmt(wb.get('events_per_s'), 0)} events/s vs "
-                           f"{fmt(wb.get('server_max_events_per_s'), 0)} for the fastest client in the burst test, "
-                           f"{fmt(wb.get('cpu_us_per_event'), 1)} µs CPU/event"
-                           + (f", {before} server failure(s) before" if before else ""))
+                out.append(
+                    f"watch (`-o jsonl > /dev/null`, {wb['events']}-event burst): {got}, "
+                    f"{fmt(wb.get('events_per_s'), 0)} events/s vs "
+                    f"{fmt(wb.get('server_max_events_per_s'), 0)} for the fastest client in the burst test, "
+                    f"{fmt(wb.get('cpu_us_per_event'), 1)} µs CPU/event"
+                    + (f", {before} server failure(s) before" if before else "")
+                )
             else:
                 out.append(f"watch burst: {wb}")
         if md.get("watch_memory"):
             m = md["watch_memory"]
-            out.append(f"watch memory: {m['events_received']:,}/{m['events_sent']:,} events in bursts of "
-                       f"{m['per_burst']:,}: RSS {m.get('rss_10k_mb')} MB after 10,000 → {m.get('rss_end_mb')} MB "
-                       f"after {m['events_sent']:,} (growth {m.get('growth_mb')} MB)"
-                       + (f"; FAILURE: {m['failure']}" if m.get("failure") else ""))
+            out.append(
+                f"watch memory: {m['events_received']:,}/{m['events_sent']:,} events in bursts of "
+                f"{m['per_burst']:,}: RSS {m.get('rss_10k_mb')} MB after 10,000 → {m.get('rss_end_mb')} MB "
+                f"after {m['events_sent']:,} (growth {m.get('growth_mb')} MB)"
+                + (f"; FAILURE: {m['failure']}" if m.get("failure") else "")
+            )
     anomalies = [(mode, f) for mode, md in data["modes"].items() for f in md.get("failures", [])]
     if anomalies:
         out.append("")
-        out.append("### Server failures and anomalies (each retried on a fresh actor; the server restarted after a "
-                   "failure; every case with its log excerpt is in the JSON)")
+        out.append(
+            "### Server failures and anomalies (each retried on a fresh actor; the server restarted after a "
+            "failure; every case with its log excerpt is in the JSON)"
+        )
         kinds: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for mode, f in anomalies:
             kinds.setdefault((mode, f["workload"], f["kind"]), []).append(f)
         for (mode, wl, kind), fs in kinds.items():
             who = ", ".join(sorted({f"{f['client']}/{f['encoding']}" for f in fs}))
             got = [f.get("received") for f in fs if f.get("received") is not None]
-            ev = next((f.get("evidence") for f in fs if f.get("evidence")), None) or \
-                next((f.get("client_error") for f in fs if f.get("client_error")), None) or "nothing logged"
+            ev = (
+                next((f.get("evidence") for f in fs if f.get("evidence")), None)
+                or next((f.get("client_error") for f in fs if f.get("client_error")), None)
+                or "nothing logged"
+            )
             ev = re.sub(r" (uri|req_id|ray_id|external_ray_id|namespace_id|envoy_key)=\S+", "", ev)
-            out.append(f"- [{mode}] {wl}: {len(fs)} × {kind} ({who})"
-                       + (f"; events received before it: {min(got):,}–{max(got):,} of 20,000" if got else "")
-                       + f"; e.g. `{ev[:150]}`")
+            out.append(
+                f"- [{mode}] {wl}: {len(fs)} × {kind} ({who})"
+                + (f"; events received before it: {min(got):,}–{max(got):,} of 20,000" if got else "")
+                + f"; e.g. `{ev[:150]}`"
+            )
     if data.get("startup"):
         s = data["startup"]
         out.append("")
         out.append("### CLI start-up (no server; wall ms)")
         out.append("| command | min | median | max |")
         out.append("|---|---|---|---|")
-        for name, label in (("python", "python -c pass"), ("version", "rivetctl --version"),
-                            ("help", "rivetctl --help")):
+        for name, label in (
+            ("python", "python -c pass"),
+            ("version", "rivetctl --version"),
+            ("help", "rivetctl --help"),
+        ):
             r = s[name]
             out.append(f"| {label} | {r['min_ms']} | {r['median_ms']} | {r['max_ms']} |")
         out.append(f"budget (1.5 × python + 60 ms): {s['budget_ms']} ms")
@@ -781,35 +975,60 @@ def targets(data: dict[str, Any], checks: list[dict[str, Any]]) -> list[str]:
         mc = [c for c in checks if c["mode"] == mode]
         thr_bad = [c for c in mc if not c["throughput_ok"]]
         cpu_bad = [c for c in mc if not c["cpu_ok"]]
-        lines.append(f"- [{mode}] lib throughput ≥ 1.0× TS: {len(mc) - len(thr_bad)}/{len(mc)} met"
-                     + ("; missed: " + ", ".join(f"{c['workload']}/{c['encoding']} {c['lib_vs_ts_throughput']}× "
-                                                 f"({c['limit'].split(' (')[0]})" for c in thr_bad) if thr_bad else ""))
-        lines.append(f"- [{mode}] lib CPU/op ≤ 1.0× TS: {len(mc) - len(cpu_bad)}/{len(mc)} met"
-                     + ("; missed: " + ", ".join(f"{c['workload']}/{c['encoding']} {c['lib_vs_ts_cpu']}×"
-                                                 for c in cpu_bad) if cpu_bad else ""))
+        lines.append(
+            f"- [{mode}] lib throughput ≥ 1.0× TS: {len(mc) - len(thr_bad)}/{len(mc)} met"
+            + (
+                "; missed: "
+                + ", ".join(
+                    f"{c['workload']}/{c['encoding']} {c['lib_vs_ts_throughput']}× ({c['limit'].split(' (')[0]})"
+                    for c in thr_bad
+                )
+                if thr_bad
+                else ""
+            )
+        )
+        lines.append(
+            f"- [{mode}] lib CPU/op ≤ 1.0× TS: {len(mc) - len(cpu_bad)}/{len(mc)} met"
+            + (
+                "; missed: " + ", ".join(f"{c['workload']}/{c['encoding']} {c['lib_vs_ts_cpu']}×" for c in cpu_bad)
+                if cpu_bad
+                else ""
+            )
+        )
         lost = [c for c in mc if c["workload"] == "burst" and c["lib_lost"]]
-        lines.append(f"- [{mode}] burst: lib lost events in {len(lost)} of "
-                     f"{len([c for c in mc if c['workload'] == 'burst'])} runs")
+        lines.append(
+            f"- [{mode}] burst: lib lost events in {len(lost)} of "
+            f"{len([c for c in mc if c['workload'] == 'burst'])} runs"
+        )
         md = data["modes"][mode]
         if md.get("oneshot"):
             r = md["oneshot"]["ratio_rivetctl_vs_node"]
-            lines.append(f"- [{mode}] one-shot `rivetctl call` ≤ 0.8× Node one-shot: {r}× — "
-                         + ("met" if r <= 0.8 else "MISSED"))
+            lines.append(
+                f"- [{mode}] one-shot `rivetctl call` ≤ 0.8× Node one-shot: {r}× — " + ("met" if r <= 0.8 else "MISSED")
+            )
         if md.get("watch_burst", {}).get("all_received") is not None:
             wb = md["watch_burst"]
-            lines.append(f"- [{mode}] watch keeps up with a {wb['events']}-event burst, no loss: "
-                         + ("met" if wb["all_received"] else "MISSED")
-                         + f" ({fmt(wb.get('vs_server_max'), 2)}× the fastest client's burst rate)")
+            lines.append(
+                f"- [{mode}] watch keeps up with a {wb['events']}-event burst, no loss: "
+                + ("met" if wb["all_received"] else "MISSED")
+                + f" ({fmt(wb.get('vs_server_max'), 2)}× the fastest client's burst rate)"
+            )
         if md.get("watch_memory", {}).get("growth_mb") is not None:
             m = md["watch_memory"]
-            lines.append(f"- [{mode}] watch RSS flat over {m['events_sent']:,} events (≤ 10 MB growth after 10k): "
-                         f"{m['growth_mb']} MB — " + ("met" if m["flat"] else "MISSED"))
+            lines.append(
+                f"- [{mode}] watch RSS flat over {m['events_sent']:,} events (≤ 10 MB growth after 10k): "
+                f"{m['growth_mb']} MB — " + ("met" if m["flat"] else "MISSED")
+            )
     if data.get("startup"):
         s = data["startup"]
-        lines.append(f"- `rivetctl --version` < {s['budget_ms']} ms: {s['version']['median_ms']} ms — "
-                     + ("met" if s["version_ok"] else "MISSED"))
-        lines.append(f"- `rivetctl --help` < {s['budget_ms']} ms: {s['help']['median_ms']} ms — "
-                     + ("met" if s["help_ok"] else "MISSED"))
+        lines.append(
+            f"- `rivetctl --version` < {s['budget_ms']} ms: {s['version']['median_ms']} ms — "
+            + ("met" if s["version_ok"] else "MISSED")
+        )
+        lines.append(
+            f"- `rivetctl --help` < {s['budget_ms']} ms: {s['help']['median_ms']} ms — "
+            + ("met" if s["help_ok"] else "MISSED")
+        )
     return lines
 
 
@@ -823,8 +1042,14 @@ def meta(args: argparse.Namespace, node: Path) -> dict[str, Any]:
         return "?"
 
     rk = json.loads((DevServer().server_dir / "node_modules" / "rivetkit" / "package.json").read_text())["version"]
-    pkgs = out([str(PY), "-c", "import importlib.metadata as m; print(' '.join(f'{p}=={m.version(p)}' for p in "
-                               "('httpx','websockets','cbor2','typer','rich')))"])
+    pkgs = out(
+        [
+            str(PY),
+            "-c",
+            "import importlib.metadata as m; print(' '.join(f'{p}=={m.version(p)}' for p in "
+            "('httpx','websockets','cbor2','typer','rich')))",
+        ]
+    )
     return {
         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "size": "quick" if args.quick else "full",
@@ -856,8 +1081,11 @@ def main() -> int:
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--rounds", type=int, help="repeat each measurement and keep medians (default quick 1, full 2)")
     p.add_argument("--skip", default="", help="comma list of: oneshot,startup,watch,memory")
-    p.add_argument("--memory-events", type=int, help="events through `watch` for the memory check "
-                   "(default: full 200,000, quick 100,000)")
+    p.add_argument(
+        "--memory-events",
+        type=int,
+        help="events through `watch` for the memory check (default: full 200,000, quick 100,000)",
+    )
     p.add_argument("--out", help="JSON file (default results/<stamp>-<size>.json and results/latest.json)")
     p.add_argument("--report", metavar="JSON", help="only print the report of an earlier run's JSON")
     args = p.parse_args()
@@ -898,7 +1126,7 @@ def main() -> int:
                     for enc in encs:
                         per_client: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
                         for rnd in range(rounds):
-                            order = clients[rnd % len(clients):] + clients[: rnd % len(clients)]
+                            order = clients[rnd % len(clients) :] + clients[: rnd % len(clients)]
                             for c in order:
                                 s = measure(server, c, enc, wl, n, attempts, rnd)
                                 s["mode"] = mode
@@ -910,8 +1138,12 @@ def main() -> int:
                     md["oneshot"] = oneshot(server, 10 if args.quick else 20, home)
                 if "watch" not in skip:
                     log("  -- rivetctl watch vs a burst")
-                    bursts = [r.get("ops_per_s") for per_enc in md["results"].get("burst", {}).values()
-                              for r in per_enc.values() if r.get("ops_per_s") and not r.get("lost")]
+                    bursts = [
+                        r.get("ops_per_s")
+                        for per_enc in md["results"].get("burst", {}).values()
+                        for r in per_enc.values()
+                        if r.get("ops_per_s") and not r.get("lost")
+                    ]
                     md["watch_burst"] = watch_burst(server, 20000, attempts, home, max(bursts) if bursts else None)
                 if "memory" not in skip and mode == modes[-1]:
                     log(f"  -- rivetctl watch memory over {memory_events:,} events")

@@ -58,18 +58,26 @@ def codec() -> dict[str, Any]:
         raw_dec = per_op(lambda f=frame, e=enc: py_raw.ws_decode(e, f), 20000)
         lib_enc = per_op(lambda e=enc: encode_to_server(ActionRequest(7, "increment", [1]), e), 20000)
         raw_enc = per_op(lambda e=enc: py_raw.ws_action(e, 7, "increment", [1]), 20000)
-        out[enc] = {"decode_event_us": {"lib": lib_dec, "raw": raw_dec},
-                    "encode_action_us": {"lib": lib_enc, "raw": raw_enc}}
+        out[enc] = {
+            "decode_event_us": {"lib": lib_dec, "raw": raw_dec},
+            "encode_action_us": {"lib": lib_enc, "raw": raw_enc},
+        }
     try:
         import cbor2
 
         from rivetctl.protocol.values import dumps_cbor, loads_cbor
 
         data = cbor2.dumps([12345])
-        out["cbor_item"] = {"loads_us": {"rivetctl.loads_cbor": per_op(lambda: loads_cbor(data), 50000),
-                                         "cbor2.loads": per_op(lambda: cbor2.loads(data), 50000)},
-                            "dumps_us": {"rivetctl.dumps_cbor": per_op(lambda: dumps_cbor([1]), 50000),
-                                         "cbor2.dumps": per_op(lambda: cbor2.dumps([1]), 50000)}}
+        out["cbor_item"] = {
+            "loads_us": {
+                "rivetctl.loads_cbor": per_op(lambda: loads_cbor(data), 50000),
+                "cbor2.loads": per_op(lambda: cbor2.loads(data), 50000),
+            },
+            "dumps_us": {
+                "rivetctl.dumps_cbor": per_op(lambda: dumps_cbor([1]), 50000),
+                "cbor2.dumps": per_op(lambda: cbor2.dumps([1]), 50000),
+            },
+        }
     except ImportError as exc:
         out["cbor_item"] = str(exc)
     return out
@@ -85,24 +93,40 @@ def watch_output() -> dict[str, Any]:
     columns = ("time", "actor", "type", "event", "args")
 
     def lib_event() -> None:
-        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "actor": "counter/k",
-                  "type": "event", "event": "burst", "args": [12345]}
+        record = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "actor": "counter/k",
+            "type": "event",
+            "event": "burst",
+            "args": [12345],
+        }
         out.stream(record, columns)
 
     def minimal_event() -> None:
-        devnull.write(json.dumps({"time": time.time(), "actor": "counter/k", "type": "event",
-                                  "event": "burst", "args": [12345]}) + "\n")
+        devnull.write(
+            json.dumps({"time": time.time(), "actor": "counter/k", "type": "event", "event": "burst", "args": [12345]})
+            + "\n"
+        )
 
     res = {
-        "record_to_devnull_us": {"rivetctl Output.stream (+ timestamp)": per_op(lib_event, 20000),
-                                 "minimal json.dumps + write": per_op(minimal_event, 20000)},
+        "record_to_devnull_us": {
+            "rivetctl Output.stream (+ timestamp)": per_op(lib_event, 20000),
+            "minimal json.dumps + write": per_op(minimal_event, 20000),
+        },
         "parts_us": {
-            "datetime.now(UTC).isoformat(ms)": per_op(lambda: datetime.now(UTC).isoformat(timespec="milliseconds"),
-                                                      50000),
-            "render.dumps(record)": per_op(lambda: dumps({"time": "x", "actor": "counter/k", "type": "event",
-                                                          "event": "burst", "args": [12345]}), 50000),
-            "json.dumps(record)": per_op(lambda: json.dumps({"time": "x", "actor": "counter/k", "type": "event",
-                                                             "event": "burst", "args": [12345]}), 50000),
+            "datetime.now(UTC).isoformat(ms)": per_op(
+                lambda: datetime.now(UTC).isoformat(timespec="milliseconds"), 50000
+            ),
+            "render.dumps(record)": per_op(
+                lambda: dumps({"time": "x", "actor": "counter/k", "type": "event", "event": "burst", "args": [12345]}),
+                50000,
+            ),
+            "json.dumps(record)": per_op(
+                lambda: json.dumps(
+                    {"time": "x", "actor": "counter/k", "type": "event", "event": "burst", "args": [12345]}
+                ),
+                50000,
+            ),
             "write+flush /dev/null": per_op(lambda: (devnull.write("x" * 90 + "\n"), devnull.flush()), 50000),
             "write /dev/null (no flush)": per_op(lambda: devnull.write("x" * 90 + "\n"), 50000),
         },
@@ -117,9 +141,11 @@ async def _asyncio_http(url: str, body: bytes, headers: dict[str, str], n: int) 
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     target = parts.path + "?" + parts.query
-    head = (f"POST {target} HTTP/1.1\r\nhost: {parts.netloc}\r\n"
-            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            + f"content-length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {target} HTTP/1.1\r\nhost: {parts.netloc}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + f"content-length: {len(body)}\r\n\r\n"
+    ).encode()
 
     async def call() -> bytes:
         writer.write(head + body)
@@ -157,6 +183,7 @@ def http(endpoint: str, n: int) -> dict[str, Any]:
 
     async def async_stream() -> float:
         async with httpx.AsyncClient(trust_env=False) as c:
+
             async def one() -> None:
                 async with c.stream("POST", url, headers=headers, content=body) as r:
                     b"".join([chunk async for chunk in r.aiter_raw()])
@@ -199,13 +226,13 @@ def http(endpoint: str, n: int) -> dict[str, Any]:
             return (time.process_time() - t) / n * 1e6
 
     for _ in range(2):  # interleave two rounds, keep the best of each
-        for name, fn in (("rivetctl handle.action (bare)", lambda: asyncio.run(lib_action())),
-                         ("httpx.AsyncClient.stream + aiter_raw",
-                          lambda: asyncio.run(async_stream())),
-                         ("httpx.AsyncClient.post", lambda: asyncio.run(async_post())),
-                         ("httpx.Client.post (sync; the raw driver)", sync_post),
-                         ("asyncio streams, hand-written HTTP/1.1",
-                          lambda: asyncio.run(_asyncio_http(url, body, headers, n)))):
+        for name, fn in (
+            ("rivetctl handle.action (bare)", lambda: asyncio.run(lib_action())),
+            ("httpx.AsyncClient.stream + aiter_raw", lambda: asyncio.run(async_stream())),
+            ("httpx.AsyncClient.post", lambda: asyncio.run(async_post())),
+            ("httpx.Client.post (sync; the raw driver)", sync_post),
+            ("asyncio streams, hand-written HTTP/1.1", lambda: asyncio.run(_asyncio_http(url, body, headers, n))),
+        ):
             v = round(fn(), 1)
             res[name] = min(v, res.get(name, v))
     return {"client_cpu_us_per_call": res, "calls": n}
@@ -215,8 +242,17 @@ def imports(runs: int) -> dict[str, Any]:
     py = str(ROOT / ".venv" / "bin" / "python")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(Path("/tmp") / "rivetctl-micro-pycache")
-    mods = ["pass", "import cbor2", "import websockets.asyncio.client", "import httpx", "import rich.console",
-            "import pydantic", "import typer", "import rivetctl.client", "import rivetctl.cli.app"]
+    mods = [
+        "pass",
+        "import cbor2",
+        "import websockets.asyncio.client",
+        "import httpx",
+        "import rich.console",
+        "import pydantic",
+        "import typer",
+        "import rivetctl.client",
+        "import rivetctl.cli.app",
+    ]
     out: dict[str, Any] = {}
     for stmt in mods:  # warm the bytecode cache
         subprocess.run([py, "-c", stmt], env=env, capture_output=True)

@@ -82,8 +82,7 @@ def set_nodelay(pid: int, engine_ports: set[int]) -> list[dict[str, int]]:
                     sock.detach()
             finally:
                 os.close(dup)
-            switched.append({"fd": fd, "local_port": conn[1], "remote_port": conn[3], "before": before,
-                             "after": after})
+            switched.append({"fd": fd, "local_port": conn[1], "remote_port": conn[3], "before": before, "after": after})
     finally:
         os.close(pidfd)
     return switched

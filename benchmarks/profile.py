@@ -50,7 +50,7 @@ def _short(path: str) -> str:
     for marker in ("site-packages/", "/rivetctl/", "/benchmarks/", "lib/python3.11/"):
         i = path.find(marker)
         if i >= 0:
-            rest = path[i + len(marker):]
+            rest = path[i + len(marker) :]
             return ("rivetctl/" + rest) if marker == "/rivetctl/" else rest
     return path
 
@@ -111,8 +111,10 @@ def summarize(raw: Path, *, steady: bool, top: int = 25) -> str:
     out += [f"{pc(n)}  {k}" for k, n in by_pkg.most_common(20)]
     out.append("\n-- samples with a frame of the package anywhere on the stack (inclusive)")
     out += [f"{pc(n)}  {k}" for k, n in incl_pkg.most_common(20)]
-    out.append("\n-- samples charged to the deepest rivetctl frame on the stack (what rivetctl code causes, "
-               "callees into other packages included)")
+    out.append(
+        "\n-- samples charged to the deepest rivetctl frame on the stack (what rivetctl code causes, "
+        "callees into other packages included)"
+    )
     out += [f"{pc(n)}  {k}" for k, n in deepest.most_common(top)]
     out.append("\n-- rivetctl functions by inclusive samples")
     out += [f"{pc(n)}  {k}" for k, n in incl_rivetctl.most_common(top)]
@@ -123,8 +125,9 @@ def summarize(raw: Path, *, steady: bool, top: int = 25) -> str:
     return "\n".join(out) + "\n"
 
 
-def record(name: str, cmd: list[str], *, rate: int, steady: bool, env: dict[str, str] | None = None,
-           during=None) -> str:
+def record(
+    name: str, cmd: list[str], *, rate: int, steady: bool, env: dict[str, str] | None = None, during=None
+) -> str:
     OUT.mkdir(parents=True, exist_ok=True)
     raw = OUT / f"{name}.txt"
     spy = [str(PYSPY), "record", "--gil", "--format", "raw", "--rate", str(rate), "-o", str(raw), "--", *cmd]
@@ -144,13 +147,12 @@ def record(name: str, cmd: list[str], *, rate: int, steady: bool, env: dict[str,
 
 def importtime(name: str, cmd: list[str], env: dict[str, str]) -> str:
     """A ``-X importtime`` tree, top-level and second-level entries over 3 ms, cumulative."""
-    proc = subprocess.run([str(bench.PY), "-X", "importtime", *cmd], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run([str(bench.PY), "-X", "importtime", *cmd], cwd=ROOT, env=env, capture_output=True, text=True)
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, cum_us, mod = line[len("import time:"):].split("|")
+        self_us, cum_us, mod = line[len("import time:") :].split("|")
         rows.append((int(self_us), int(cum_us), mod.rstrip()))
     total = sum(r[0] for r in rows)
     out = [f"{name}: {len(rows)} modules, {total / 1000:.1f} ms self total (cmd: {' '.join(cmd)})"]
@@ -175,8 +177,12 @@ def profile_watch(server: bench.BenchServer, home: Path) -> str:
     time.sleep(0.2)
     OUT.mkdir(parents=True, exist_ok=True)
     raw = OUT / "cli-watch-burst.txt"
-    spy = subprocess.Popen([str(PYSPY), "record", "--gil", "--format", "raw", "--rate", "1000", "-o", str(raw),
-                            "--pid", str(w.proc.pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spy = subprocess.Popen(
+        [str(PYSPY), "record", "--gil", "--format", "raw", "--rate", "1000", "-o", str(raw), "--pid", str(w.proc.pid)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.0)  # py-spy attached
     t0 = time.perf_counter()
     status = bench._try_action(server.endpoint, key, "burst", [20000], 90)
@@ -231,11 +237,12 @@ def main() -> int:
             report.append(text)
         if "imports" not in skip:
             ep = server.endpoint
-            for name, cmd in (("cli-version", [str(bench.RIVETCTL), "--version"]),
-                              ("cli-help", [str(bench.RIVETCTL), "--help"]),
-                              ("cli-call", [str(bench.RIVETCTL), "-e", ep, "call", "counter", "prof-it",
-                                            "increment", "1"]),
-                              ("lib-import", ["-c", "import rivetctl.client"])):
+            for name, cmd in (
+                ("cli-version", [str(bench.RIVETCTL), "--version"]),
+                ("cli-help", [str(bench.RIVETCTL), "--help"]),
+                ("cli-call", [str(bench.RIVETCTL), "-e", ep, "call", "counter", "prof-it", "increment", "1"]),
+                ("lib-import", ["-c", "import rivetctl.client"]),
+            ):
                 if cmd[0] == str(bench.RIVETCTL):
                     cmd = [str(bench.RIVETCTL), *cmd[1:]]
                 report.append(importtime(name, cmd, env))
@@ -248,7 +255,8 @@ def main() -> int:
         "Profiles written by benchmarks/profile (py-spy record --gil --format raw: samples of the thread\n"
         "holding the GIL).\n"
         "NAME.txt: collapsed stacks (speedscope.app or flamegraph.pl); NAME.summary.txt: summaries;\n"
-        "NAME.importtime.txt: python -X importtime trees.\n")
+        "NAME.importtime.txt: python -X importtime trees.\n"
+    )
     print("\n\n".join(report))
     return 0
 

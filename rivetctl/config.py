@@ -21,7 +21,6 @@ the environment at use, so the file holds no secret) and known event names per a
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Mapping
@@ -107,7 +106,7 @@ class ConfigFile:
         self.warnings: list[str] = []
         if path.exists():
             self._load()
-        self._loaded_current = self.current
+        self._loaded_current: str | None = self.current
         self._loaded_profiles = {name: _profile_doc(p) for name, p in self.profiles.items()}
 
     @classmethod

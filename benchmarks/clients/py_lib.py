@@ -91,8 +91,9 @@ async def main() -> None:
                 out.setdefault("error", f"{type(exc).__name__}: {exc}")
             m = meter.stop()
             # Events precede the action's response; give stragglers a moment only if the response is missing.
-            out.update(m, ops=got["n"], expected=a.n, received=got["n"],
-                       events_wall_s=(got["last"] - t0) if got["n"] else None)
+            out.update(
+                m, ops=got["n"], expected=a.n, received=got["n"], events_wall_s=(got["last"] - t0) if got["n"] else None
+            )
             await conn.dispose()
     emit(out)
 

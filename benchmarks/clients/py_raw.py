@@ -70,8 +70,15 @@ def http_output(enc: str, body: bytes):
 # --- WebSocket frames ------------------------------------------------------------------------------
 def ws_action(enc: str, action_id: int, name: str, args: list) -> bytes | str:
     if enc == "json":
-        return ('{"body":{"tag":"ActionRequest","val":{"id":' + str(action_id) + ',"name":' + json.dumps(name)
-                + ',"args":' + json.dumps(args) + "}}}")
+        return (
+            '{"body":{"tag":"ActionRequest","val":{"id":'
+            + str(action_id)
+            + ',"name":'
+            + json.dumps(name)
+            + ',"args":'
+            + json.dumps(args)
+            + "}}}"
+        )
     if enc == "cbor":
         return cbor2.dumps({"body": {"tag": "ActionRequest", "val": {"id": action_id, "name": name, "args": args}}})
     data = cbor2.dumps(args)
@@ -112,15 +119,19 @@ def ws_decode(enc: str, frame: bytes | str) -> tuple[str, object, object]:
 
 
 def query(endpoint: str, key: str, path: str) -> str:
-    return (f"{endpoint}/gateway/counter{path}?rvt-namespace=default&rvt-method=getOrCreate"
-            f"&rvt-runner=default&rvt-key={quote(key, safe='')}&rvt-crash-policy=sleep")
+    return (
+        f"{endpoint}/gateway/counter{path}?rvt-namespace=default&rvt-method=getOrCreate"
+        f"&rvt-runner=default&rvt-key={quote(key, safe='')}&rvt-crash-policy=sleep"
+    )
 
 
 def run_http(a, meter: Meter, out: dict) -> None:
     enc = a.encoding
     url = query(a.endpoint, a.key, "/action/increment")
-    headers = {"x-rivet-encoding": enc,
-               "content-type": "application/json" if enc == "json" else "application/octet-stream"}
+    headers = {
+        "x-rivet-encoding": enc,
+        "content-type": "application/json" if enc == "json" else "application/octet-stream",
+    }
     limits = httpx.Limits(max_connections=a.concurrency + 4, max_keepalive_connections=a.concurrency + 4)
     lat: list[float] = []
     # Read timeout as rivetctl's default (75 s); httpx's own default (5 s) is shorter than a slow server.
@@ -161,8 +172,9 @@ async def run_ws(a, meter: Meter, out: dict) -> None:
 
     enc = a.encoding
     url = query(a.endpoint, a.key, "/connect").replace("http", "ws", 1)
-    ws = await connect(url, subprotocols=["rivet", f"rivet_encoding.{enc}"], compression=None,
-                       max_size=None, ping_interval=None)
+    ws = await connect(
+        url, subprotocols=["rivet", f"rivet_encoding.{enc}"], compression=None, max_size=None, ping_interval=None
+    )
     kind, _, val = ws_decode(enc, await ws.recv())
     assert kind == "init", val
     next_id = 0
@@ -248,8 +260,9 @@ async def run_ws(a, meter: Meter, out: dict) -> None:
         except BaseException as exc:
             out.setdefault("error", f"{type(exc).__name__}: {exc}")
         received, last = got["n"], got["last"]
-        out.update(meter.stop(), ops=received, expected=a.n, received=received,
-                   events_wall_s=(last - t0) if received else None)
+        out.update(
+            meter.stop(), ops=received, expected=a.n, received=received, events_wall_s=(last - t0) if received else None
+        )
     if out.get("error"):
         ws.transport.abort()
         return
