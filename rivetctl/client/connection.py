@@ -94,13 +94,14 @@ class ActorConnection(ActionMethods):
     - Events: ``conn.on(name, cb)`` (returns an unsubscribe function), ``conn.once``, ``conn.off``, or
       ``async for ev in conn.events(name, ...)``. Callbacks get the event's arguments (``cb(*args)``), may
       be sync or async; one that raises is reported to ``on_error`` (or logged) and changes nothing else.
-    - Lifecycle: ``status`` and ``on_status`` / ``on_open`` / ``on_close`` / ``on_error`` callbacks (each
-      returns an unsubscribe function), ``await wait_open()``, ``await dispose()``.
+    - Lifecycle: ``status`` and ``on_status`` / ``on_open`` / ``on_close`` / ``on_error`` / ``on_retry``
+      callbacks (each returns an unsubscribe function), ``await wait_open()``, ``await dispose()``.
     - Reconnection: any failure before ``Init`` is a failed attempt, retried after 0.25 s, 0.5 s, 1 s, …
       30 s (jittered) forever, unless the failure is fatal (a rejection by ``onBeforeConnect``, an
       unknown actor, an untrusted TLS certificate, a proxy refusing the tunnel): then the status becomes
       ``idle``, ``error`` holds the error, waiting actions are rejected with it and later calls raise it.
-      Every failed attempt is also reported to ``on_error``.
+      Every failed attempt is also reported to ``on_error``, and, when another attempt follows, to
+      ``on_retry`` with the delay before it.
     """
 
     def __init__(self, handle: ActorHandle, *, params: Any = None, transport: str = "websocket") -> None:
@@ -254,6 +255,14 @@ class ActorConnection(ActionMethods):
         ``Error`` frames without an action id, and ``ListenerError`` for callbacks that raised."""
         return self._listeners.add_callback("error", callback)
 
+    def on_retry(self, callback: Callable[[RivetctlError, float], Any]) -> Callable[[], None]:
+        """``callback(error, delay_seconds)`` after every failed attempt that will be retried: ``error`` is why
+        the attempt failed (e.g. a ``NetworkError`` for a refused connection), ``delay_seconds`` how long the
+        connection waits before the next attempt. Not called for a fatal error (that is ``on_error`` with
+        status ``idle``), nor when a connected session ends (that is ``on_close``; the attempts that follow
+        report here if they fail). Returns a function that unregisters the callback."""
+        return self._listeners.add_callback("retry", callback)
+
     def _set_status(self, status: Status) -> None:
         if status == self._status:
             return
@@ -331,11 +340,10 @@ class ActorConnection(ActionMethods):
 
     async def _reconnect_loop(self) -> None:
         delays = policy.backoff()
-        immediate = True
+        delay = 0.0
         while True:
-            if not immediate:
-                await asyncio.sleep(next(delays))
-            immediate = False
+            if delay > 0:
+                await asyncio.sleep(delay)
             self._set_status("connecting")
             self.attempts += 1
             try:
@@ -348,14 +356,18 @@ class ActorConnection(ActionMethods):
                 if self._verdict(error) is policy.Verdict.FATAL:
                     self._fail(error)
                     return
+                delay = next(delays)
                 self._listeners.report(error)
+                self._listeners.fire("retry", error, delay)
                 continue
             opened = time.monotonic()
             if not await self._serve(transport, init):
                 return
             if time.monotonic() - opened >= policy.STABLE_AFTER:
                 delays = policy.backoff()
-                immediate = True
+                delay = 0.0
+            else:
+                delay = next(delays)
 
     def _verdict(self, error: RivetctlError) -> policy.Verdict:
         kind = self._kind

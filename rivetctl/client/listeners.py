@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rivetctl.connection")
 
-CallbackKind = Literal["status", "open", "close", "error"]
+CallbackKind = Literal["status", "open", "close", "error", "retry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,13 @@ class Listeners:
     def __init__(self, subscription: Callable[[str, bool], None]) -> None:
         self._subscription = subscription
         self._by_name: dict[str, list[Listener]] = {}
-        self._callbacks: dict[str, list[Callable[..., Any]]] = {"status": [], "open": [], "close": [], "error": []}
+        self._callbacks: dict[str, list[Callable[..., Any]]] = {
+            "status": [],
+            "open": [],
+            "close": [],
+            "error": [],
+            "retry": [],
+        }
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def __contains__(self, name: object) -> bool:
