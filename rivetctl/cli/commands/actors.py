@@ -1,12 +1,15 @@
 """``get``, ``create``, ``destroy``, ``sleep`` and ``actors``: actor records from the engine API."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rivetctl.cli.commands.params import Input, Key, Name, Region
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import lookup, run
+
+if TYPE_CHECKING:
+    from rivetctl.client import Client
 
 GET_EPILOG = """Examples:
 
@@ -49,7 +52,7 @@ def get(ctx: typer.Context, name: Name, key: Key) -> None:
     cli = cli_context(ctx)
     address = parse_address(name, key)
 
-    async def body(client: Any) -> Any:
+    async def body(client: "Client") -> Any:
         return await lookup(client, address)
 
     info = run(cli, body)
@@ -67,7 +70,7 @@ def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region
         raise ConfigError("create needs a key, not an actor id")
     value = parse_json_option(input, "--input") if input is not None else None
 
-    async def body(client: Any) -> Any:
+    async def body(client: "Client") -> Any:
         await client.check_name(name)
         return await client.engine.create_actor(
             name, address.key, input=value, has_input=input is not None, region=region
@@ -84,7 +87,7 @@ def destroy(ctx: typer.Context, name: Name, key: Key) -> None:
     cli = cli_context(ctx)
     address = parse_address(name, key)
 
-    async def body(client: Any) -> Any:
+    async def body(client: "Client") -> Any:
         info = await lookup(client, address)
         await client.engine.destroy_actor(info.actor_id)
         return info
@@ -100,7 +103,7 @@ def sleep(ctx: typer.Context, name: Name, key: Key) -> None:
     cli = cli_context(ctx)
     address = parse_address(name, key)
 
-    async def body(client: Any) -> Any:
+    async def body(client: "Client") -> Any:
         info = await lookup(client, address)
         await client.engine.sleep_actor(info.actor_id)
         return info
@@ -123,7 +126,7 @@ def actors(
 
     if name is None:
 
-        async def names(client: Any) -> Any:
+        async def names(client: "Client") -> Any:
             return await client.actor_names()
 
         found = run(cli, names)
@@ -140,7 +143,7 @@ def actors(
         )
         return
 
-    async def body(client: Any) -> list[Any]:
+    async def body(client: "Client") -> list[Any]:
         await client.check_name(name)
         rows: list[Any] = []
         cursor = None

@@ -1,13 +1,17 @@
 """``rivetctl call``: one stateless action over HTTP (get-or-create by default), optionally repeated."""
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rivetctl.cli.commands.params import Input, Key, Name, Region
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import handle_for, run
+
+if TYPE_CHECKING:
+    from rivetctl.client import Client
+    from rivetctl.frontend.settings import Settings
 
 EPILOG = """Examples:
 
@@ -55,7 +59,7 @@ def call(
     create_input: Any = NO_INPUT if input is None else parse_json_option(input, "--input")
     params = cli.params()
 
-    async def body(client: Any) -> tuple[Any, list[float]]:
+    async def body(client: "Client") -> tuple[Any, list[float]]:
         handle = handle_for(client, address, params=params, create=not no_create, input=create_input, region=region)
         latencies: list[float] = []
         result: Any = None
@@ -75,7 +79,7 @@ def call(
         cli.output.info(f"{action} answered in {latencies[0] * 1000:.1f} ms")
 
 
-def _remember(cli: Any, name: str, action: str) -> None:
+def _remember(cli: "Settings", name: str, action: str) -> None:
     """Feed shell completion: this actor name and action were just used successfully."""
     from rivetctl.config import cache_dir
     from rivetctl.frontend.store import remember_completion

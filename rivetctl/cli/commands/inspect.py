@@ -1,12 +1,15 @@
 """``describe``, ``state`` and ``inspect-id``: what an actor is, from the engine and its inspector."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from rivetctl.cli.commands.params import Key, Name
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import lookup, run
+
+if TYPE_CHECKING:
+    from rivetctl.client import Client
 
 DESCRIBE_EPILOG = """Example:
 
@@ -24,7 +27,7 @@ INSPECT_EPILOG = """Example:
 """
 
 
-async def _inspect(client: Any, actor_id: str, name: str) -> dict[str, Any]:
+async def _inspect(client: "Client", actor_id: str, name: str) -> dict[str, Any]:
     """State, connections and actions from the inspector; errors become a note, not a failure."""
     from rivetctl.client.inspector import Inspector
     from rivetctl.errors import RivetctlError
@@ -51,7 +54,7 @@ def describe(ctx: typer.Context, name: Name, key: Key) -> None:
     cli = cli_context(ctx)
     address = parse_address(name, key)
 
-    async def body(client: Any) -> dict[str, Any]:
+    async def body(client: "Client") -> dict[str, Any]:
         info = await lookup(client, address)
         data = info.to_dict()
         if info.status != "destroyed":
@@ -77,7 +80,7 @@ def state(ctx: typer.Context, name: Name, key: Key) -> None:
     cli = cli_context(ctx)
     address = parse_address(name, key)
 
-    async def body(client: Any) -> Any:
+    async def body(client: "Client") -> Any:
         info = await lookup(client, address)
         return await Inspector(client, info.actor_id, name=name).state()
 
@@ -97,7 +100,7 @@ def inspect_id(
     actor_id = actor_id.removeprefix("@")
     decoded = decode_actor_id(actor_id)
 
-    async def body(client: Any) -> dict[str, Any]:
+    async def body(client: "Client") -> dict[str, Any]:
         info = await client.engine.get_actor(actor_id)
         data: dict[str, Any] = {"decoded": _as_dict(decoded), **info.to_dict()}
         if info.status != "destroyed":
