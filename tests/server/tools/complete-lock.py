@@ -4,7 +4,8 @@
 npm 11 records only the host platform's optional dependencies when it writes a lock file, yet `npm ci`
 insists that every optional dependency of every locked package has an entry (npm/cli#8320). This fills
 the gaps from the registry metadata (`npm view`), so `npm ci` works on a fresh machine. Run it after
-changing package.json: `npm install --package-lock-only && python3 tools/complete-lock.py`.
+changing the example server's package.json (it lives in the package, rivetctl/example_server):
+`cd rivetctl/example_server && npm install --package-lock-only && python3 ../../tests/server/tools/complete-lock.py`.
 """
 
 import json
@@ -26,7 +27,7 @@ def platform_from_name(name: str) -> dict[str, list[str]]:
     return out
 
 
-lock_path = Path(__file__).resolve().parent.parent / "package-lock.json"
+lock_path = Path(__file__).resolve().parents[3] / "rivetctl" / "example_server" / "package-lock.json"
 lock = json.loads(lock_path.read_text())
 packages = lock["packages"]
 added = 0

@@ -1,5 +1,7 @@
 // Test and example actor registry for rivetctl: one actor per behaviour the client must handle.
-import { actor, setup, RivetError, UserError } from "rivetkit";
+import { actor, queue, setup, RivetError, UserError } from "rivetkit";
+import { db } from "rivetkit/db";
+import { Loop, workflow } from "rivetkit/workflow";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -162,4 +164,90 @@ const timeouts = actor({
 	},
 });
 
-export const registry = setup({ use: { counter, chatRoom, withInput, secure, timeouts }, noWelcome: true });
+// A SQLite database (rivetkit/db): a table created on first start, actions that insert and select. The
+// inspector's database routes show the table and its rows.
+const notes = actor({
+	db: db({
+		onMigrate: async (db) => {
+			await db.execute(
+				"CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, tag TEXT, created_at INTEGER NOT NULL)",
+			);
+		},
+	}),
+	actions: {
+		addNote: async (c, body, tag = null) => {
+			if (typeof body !== "string" || body === "") throw new UserError("a note needs a body", { code: "empty_note" });
+			const rows = await c.db.execute(
+				"INSERT INTO notes (body, tag, created_at) VALUES (?, ?, ?) RETURNING id, body, tag, created_at",
+				body,
+				tag,
+				Date.now(),
+			);
+			return rows[0];
+		},
+		listNotes: async (c, tag = null) =>
+			tag === null
+				? await c.db.execute("SELECT id, body, tag, created_at FROM notes ORDER BY id")
+				: await c.db.execute("SELECT id, body, tag, created_at FROM notes WHERE tag = ? ORDER BY id", tag),
+		deleteNote: async (c, id) => {
+			const rows = await c.db.execute("DELETE FROM notes WHERE id = ? RETURNING id", id);
+			return rows.length > 0;
+		},
+		countNotes: async (c) => (await c.db.execute("SELECT count(*) AS n FROM notes"))[0].n,
+	},
+});
+
+// A queue: messages wait in the actor's "jobs" queue until `work` takes them, so the inspector's queue list
+// shows the ones not taken yet. Clients can also send to "jobs" directly (the queue route).
+const jobs = actor({
+	state: { done: [] },
+	queues: { jobs: queue() },
+	actions: {
+		enqueue: async (c, ...bodies) => {
+			for (const body of bodies) await c.queue.send("jobs", body);
+			return bodies.length;
+		},
+		work: async (c, count = 1) => {
+			const messages = await c.queue.tryNextBatch({ names: ["jobs"], count });
+			for (const m of messages) c.state.done.push({ id: Number(m.id), body: m.body });
+			return messages.map((m) => m.body);
+		},
+		getDone: (c) => c.state.done,
+	},
+});
+
+// A workflow (rivetkit/workflow) that starts with the actor: steps, a loop of three rounds and a short
+// sleep, so the inspector's workflow history has entries of each kind. Its progress is in the state.
+const onboarding = actor({
+	createState: (_c, input) => ({ user: input?.user ?? "guest", log: [], finished: false }),
+	run: workflow(async (ctx) => {
+		const user = await ctx.step("createAccount", async (s) => {
+			s.state.log.push("createAccount");
+			return s.state.user;
+		});
+		await ctx.loop({
+			name: "sendEmails",
+			state: 0,
+			run: async (loop, sent) => {
+				if (sent >= 3) return Loop.break(sent);
+				await loop.step("sendEmail", async (s) => {
+					s.state.log.push(`email ${sent + 1} to ${user}`);
+				});
+				return Loop.continue(sent + 1);
+			},
+		});
+		await ctx.sleep("cooldown", 200);
+		await ctx.step("finish", async (s) => {
+			s.state.log.push("finish");
+			s.state.finished = true;
+		});
+	}),
+	actions: {
+		getProgress: (c) => c.state,
+	},
+});
+
+export const registry = setup({
+	use: { counter, chatRoom, withInput, secure, timeouts, notes, jobs, onboarding },
+	noWelcome: true,
+});
