@@ -15,7 +15,11 @@ ENVIRONMENT = (
     ("RIVETCTL_PARAMS", "Connection params as JSON or @file, like --params."),
     ("RIVETCTL_ENCODING", "Wire encoding (json, cbor or bare), like --encoding."),
     ("RIVETCTL_CONFIG", "Path of the config file, instead of $XDG_CONFIG_HOME/rivetctl/config.toml."),
-    ("RIVETCTL_SERVER_DIR", "The Node project that dev-server runs (default: tests/server in a checkout)."),
+    (
+        "RIVETCTL_SERVER_DIR",
+        "A Node project for dev-server to run as it is (default: tests/server in a source checkout, else"
+        " $XDG_CACHE_HOME/rivetctl/server-VERSION, where the first run installs it with npm).",
+    ),
     ("NO_COLOR", "When set (to anything), no colours, like --no-color."),
     (
         "XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME",

@@ -24,7 +24,9 @@ DEV_SERVER_EPILOG = """Example:
 
   rivetctl dev-server --port 6420     (then, in another shell: rivetctl call counter my-counter increment 5)
 
-Needs the bundled server project installed (scripts/setup in a source checkout).
+The first run installs the server with npm (Node 22 and rivetkit from the npm registry) into
+$XDG_CACHE_HOME/rivetctl/server-VERSION; a source checkout uses tests/server (scripts/setup), and
+RIVETCTL_SERVER_DIR names a Node project of your own.
 """
 PING_EPILOG = """Example:
 
@@ -68,14 +70,15 @@ def dev_server(
     from rivetctl.devserver import DevServer
 
     cli = cli_context(ctx)
-    srv = DevServer(port=port, storage=Path(data) if data else None)
+    srv = DevServer(port=port, storage=Path(data) if data else None, progress=cli.output.info)
     try:
+        # Ctrl-C or SIGTERM stop it, during the first-run install too (SIGINT also when started in the
+        # background, where it is ignored).
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         srv.start()
         cli.output.info(f"RivetKit example server ready at {srv.endpoint} (actors: {', '.join(srv.actor_names())})")
         cli.output.info(f"try: rivetctl -e {srv.endpoint} call counter my-counter increment 5")
-        # Ctrl-C or SIGTERM stop it (SIGINT too when started in the background, where it is ignored).
-        signal.signal(signal.SIGTERM, _interrupt)
-        signal.signal(signal.SIGINT, _interrupt)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
