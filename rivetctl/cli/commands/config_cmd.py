@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from rivetctl.cli.choices import WireEncoding
 from rivetctl.cli.commands import Command
 from rivetctl.cli.context import cli_context
 
@@ -39,7 +40,9 @@ def set_profile(
         str | None,
         typer.Option("--token", metavar="TOKEN", help="Token stored in the file (the file is created 0600)."),
     ] = None,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="json, cbor or bare.")] = None,
+    encoding: Annotated[
+        WireEncoding | None, typer.Option("--encoding", help="Wire encoding.", show_default=False)
+    ] = None,
     runner: Annotated[
         str | None, typer.Option("--runner", metavar="NAME", help="Runner pool name for get-or-create.")
     ] = None,
