@@ -49,6 +49,10 @@ class PayloadTooLargeError(RivetctlError):
         self.limit = limit
 
 
+class ConflictError(RivetctlError):
+    """A change was not written because what it was based on changed meanwhile (e.g. ``state --edit``)."""
+
+
 class ProtocolError(RivetctlError):
     """The peer sent bytes that do not decode as the RivetKit protocol."""
 

@@ -30,7 +30,8 @@ EXIT_DESCRIPTIONS = {
     Exit.USAGE: "bad command line, option, argument, config or payload (nothing was sent)",
     Exit.ACTOR_ERROR: "the actor or server answered with an error (e.g. a UserError thrown by an action)",
     Exit.NOT_FOUND: "no such actor, actor name or action",
-    Exit.ALREADY_EXISTS: "create found an actor with that key",
+    Exit.ALREADY_EXISTS: "create found an actor with that key, or a conflict: the state changed on the server "
+    "while it was being edited (nothing written)",
     Exit.AUTH: "credentials or connection params refused",
     Exit.NETWORK: "server unreachable or connection lost",
     Exit.TIMEOUT: "no answer in time (--timeout, or the actor's action timeout)",
@@ -43,6 +44,7 @@ _TABLE: list[tuple[type[BaseException], Exit]] = [
     (e.UnknownActorNameError, Exit.NOT_FOUND),
     (e.ActorNotFoundError, Exit.NOT_FOUND),
     (e.ActorExistsError, Exit.ALREADY_EXISTS),
+    (e.ConflictError, Exit.ALREADY_EXISTS),
     (e.AuthError, Exit.AUTH),
     (e.ActionTimeoutError, Exit.TIMEOUT),
     (e.RequestTimeoutError, Exit.TIMEOUT),
