@@ -41,8 +41,8 @@ from rivetctl.errors import (
 from rivetctl.protocol import backoff as policy
 from rivetctl.protocol.encoding import decode_to_client, encode_to_server, is_text
 from rivetctl.protocol.messages import ActionResponse, Error, Event, Init, SubscriptionRequest
-from rivetctl.protocol.query import ForIdQuery, GetQuery, ws_url
-from rivetctl.transport.websocket import WebSocketTransport
+from rivetctl.protocol.query import ForIdQuery, GetQuery
+from rivetctl.transport.websocket import Connector, WebSocketTransport
 
 if TYPE_CHECKING:
     from rivetctl.client.handle import ActorHandle
@@ -53,6 +53,7 @@ __all__ = [
     "ActorConnection",
     "CloseInfo",
     "ConnEvent",
+    "Connector",
     "EventStream",
     "ListenerError",
     "Status",
@@ -96,6 +97,9 @@ class ActorConnection(ActionMethods):
       be sync or async; one that raises is reported to ``on_error`` (or logged) and changes nothing else.
     - Lifecycle: ``status`` and ``on_status`` / ``on_open`` / ``on_close`` / ``on_error`` / ``on_retry``
       callbacks (each returns an unsubscribe function), ``await wait_open()``, ``await dispose()``.
+    - Attempts: each resolves the route first (``ActorHandle.route()``: it may check the actor name or
+      resolve the actor's id over HTTP, and a failure there is a failed attempt like any other), then opens
+      the WebSocket with ``connector`` (default ``WebSocketTransport.open``; see ``Connector``).
     - Reconnection: any failure before ``Init`` is a failed attempt, retried after 0.25 s, 0.5 s, 1 s, …
       30 s (jittered) forever, unless the failure is fatal (a rejection by ``onBeforeConnect``, an
       unknown actor, an untrusted TLS certificate, a proxy refusing the tunnel): then the status becomes
@@ -104,11 +108,21 @@ class ActorConnection(ActionMethods):
       ``on_retry`` with the delay before it.
     """
 
-    def __init__(self, handle: ActorHandle, *, params: Any = None, transport: str = "websocket") -> None:
+    def __init__(
+        self,
+        handle: ActorHandle,
+        *,
+        params: Any = None,
+        transport: str = "websocket",
+        connector: Connector | None = None,
+    ) -> None:
         check_transport(transport)
-        self._handle = handle
+        self._target = target = handle.connect_target()
         self._params = params
-        options = handle._client.options
+        self.connector: Connector = connector or WebSocketTransport.open
+        """Opens the WebSocket of each attempt (default ``WebSocketTransport.open``); replace it to observe or
+        fail attempts (read at every attempt). The route is resolved first, so a connector sees the URL."""
+        self._options = options = target.options
         self._encoding = options.encoding
         self._text = is_text(self._encoding)
         self._status: Status = "idle"
@@ -129,7 +143,7 @@ class ActorConnection(ActionMethods):
         """Connection attempts made so far (successful or not)."""
         self.reconnects = 0
         """Times a new ``Init`` arrived after the first one."""
-        tracer = handle._client.tracer
+        tracer = target.tracer
         self._trace_msg: Callable[[str, bytes | str], None] | None = getattr(tracer, "ws_message", None)
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop()
@@ -170,7 +184,7 @@ class ActorConnection(ActionMethods):
         return self._params
 
     def __repr__(self) -> str:
-        return f"ActorConnection({self._handle.query!r}, status={self._status!r})"
+        return f"ActorConnection({self._target.query!r}, status={self._status!r})"
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -190,7 +204,7 @@ class ActorConnection(ActionMethods):
         """
         self._start()
         self._check_usable()
-        limit = self._handle._client.options.timeout if timeout is _UNSET else timeout
+        limit = self._options.timeout if timeout is _UNSET else timeout
         return await self._outbox.call(name, list(args), encoding=self._encoding, timeout=limit)
 
     def _check_usable(self) -> None:
@@ -314,7 +328,7 @@ class ActorConnection(ActionMethods):
         self._listeners.clear_callbacks()
 
     async def __aenter__(self) -> ActorConnection:
-        limit = self._handle._client.options.timeout
+        limit = self._options.timeout
         try:
             await self.wait_open(limit)
         except BaseException:
@@ -380,23 +394,24 @@ class ActorConnection(ActionMethods):
         return policy.Verdict.FATAL  # ProtocolError, ConfigError, UnknownActorNameError, bugs
 
     async def _attempt(self) -> tuple[WebSocketTransport, Init]:
-        handle = self._handle
-        query = handle.query
+        target = self._target
+        query = target.query
         self._kind = "get" if isinstance(query, GetQuery) else "get_or_create"
         if isinstance(query, ForIdQuery):
             self._kind = "id"
-        route = await handle._route()  # re-resolved every attempt: key queries follow the actor
-        if isinstance(route, ForIdQuery):
+        route = await target.resolve_route()  # re-resolved every attempt: key queries follow the actor
+        if route.by_id:
             self._kind = "id"  # a key pinned to an id (it cannot travel in a URL): the id will not come back
         return await open_session(
-            ws_url(handle._url(route, "/connect")),
-            options=handle._client.options,
-            tracer=handle._client.tracer,
+            route.ws_url("/connect"),
+            options=target.options,
+            tracer=target.tracer,
             params=self._params,
             encoding=self._encoding,
             text=self._text,
             decode=self._decode,
             timeout=OPEN_TIMEOUT,  # read at every attempt (tests shorten it)
+            connector=self.connector,
         )
 
     def _decode(self, data: bytes | str) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -20,18 +22,57 @@ from rivetctl.protocol.query import (
     gateway_url,
     input_b64url,
     key_fits_query,
+    ws_url,
 )
 from rivetctl.protocol.values import to_json_compat
 from rivetctl.transport.http import HttpResponse
 
 if TYPE_CHECKING:
     from rivetctl.client.client import Client
-    from rivetctl.client.connection import ActorConnection
+    from rivetctl.client.connection import ActorConnection, Connector
+    from rivetctl.client.options import ClientOptions
+    from rivetctl.transport.http import Tracer
 
 MAX_INCOMING_MESSAGE = 65_536
 """The server's default limit on one incoming message (HTTP body or WebSocket frame)."""
 MAX_QUERY_INPUT = 4096
 """Inputs whose base64url form is longer than this are sent through the REST API, not the URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRoute:
+    """Where one actor's gateway endpoints are: its query as it can travel in a URL (the key query itself,
+    or the actor id it resolved to when a URL cannot carry the key or the input)."""
+
+    query: ActorQuery
+    options: ClientOptions
+
+    @property
+    def by_id(self) -> bool:
+        """True when the route names the actor by id (a key pinned to an id does not follow the actor)."""
+        return isinstance(self.query, ForIdQuery)
+
+    def url(self, path: str) -> str:
+        """The gateway HTTP URL of ``path`` (``/action/x``, ``/queue/q``, ``/connect``); it carries the token,
+        show it only through ``redact_url``."""
+        opts = self.options
+        return gateway_url(opts.endpoint, self.query, path, namespace=opts.namespace, token=opts.token)
+
+    def ws_url(self, path: str = "/connect") -> str:
+        """The WebSocket (``ws://`` / ``wss://``) form of :meth:`url`."""
+        return ws_url(self.url(path))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectTarget:
+    """What a live connection needs from its handle: the client's options and tracer, the query, and
+    ``resolve_route()``, called before every attempt (key queries follow the actor; it may make HTTP
+    requests: the registry's names, the actor's id)."""
+
+    query: ActorQuery
+    options: ClientOptions
+    tracer: Tracer | None
+    resolve_route: Callable[[], Awaitable[ActorRoute]]
 
 
 class ActorHandle(ActionMethods):
@@ -61,10 +102,17 @@ class ActorHandle(ActionMethods):
     def __repr__(self) -> str:
         return f"ActorHandle({self._query!r})"
 
-    async def _route(self) -> ActorQuery:
-        """The query to put in gateway URLs; falls back to a resolved id where URLs cannot carry it."""
+    @property
+    def options(self) -> ClientOptions:
+        """The client's resolved options (endpoint, namespace, token, encoding, timeouts)."""
+        return self._client.options
+
+    async def route(self) -> ActorRoute:
+        """Where to reach the actor: the query itself, or its resolved id where a URL cannot carry the query
+        (a key with ``,``, a large create input); the id, once resolved, is kept. Checks the actor name
+        against the registry first (one request per client)."""
         if self._pinned_id is not None:
-            return ForIdQuery(self._query.name, self._pinned_id)
+            return ActorRoute(ForIdQuery(self._query.name, self._pinned_id), self._client.options)
         query = self._query
         assert not isinstance(query, ForIdQuery)  # ids are pinned above
         await self._client.check_name(query.name)
@@ -73,12 +121,12 @@ class ActorHandle(ActionMethods):
             needs_id = True
         if needs_id:
             self._pinned_id = await self.resolve()
-            return ForIdQuery(query.name, self._pinned_id)
-        return query
+            return ActorRoute(ForIdQuery(query.name, self._pinned_id), self._client.options)
+        return ActorRoute(query, self._client.options)
 
-    def _url(self, query: ActorQuery, path: str) -> str:
-        opts = self._client.options
-        return gateway_url(opts.endpoint, query, path, namespace=opts.namespace, token=opts.token)
+    def connect_target(self) -> ConnectTarget:
+        """What :class:`~rivetctl.client.connection.ActorConnection` needs to reach this actor."""
+        return ConnectTarget(self._query, self._client.options, self._client.tracer, self.route)
 
     def _headers(self, enc: str) -> dict[str, str]:
         opts = self._client.options
@@ -94,8 +142,7 @@ class ActorHandle(ActionMethods):
         enc = self._client.options.encoding
         body = codec.encode_http_request(HttpActionRequest(list(args)), enc)
         _check_size(body, "action arguments")
-        query = await self._route()
-        url = self._url(query, f"/action/{quote(name, safe='')}")
+        url = (await self.route()).url(f"/action/{quote(name, safe='')}")
         for attempt in range(ROUTING_RETRIES + 1):
             resp = await self._client.http.request(
                 "POST",
@@ -124,8 +171,7 @@ class ActorHandle(ActionMethods):
             HttpQueueSendRequest(body=body, name=queue, wait=wait or None, timeout=timeout_ms), enc
         )
         _check_size(payload, "queue message")
-        query = await self._route()
-        url = self._url(query, f"/queue/{quote(queue, safe='')}")
+        url = (await self.route()).url(f"/queue/{quote(queue, safe='')}")
         resp = await self._client.http.request(
             "POST", url, headers=self._headers(enc), content=payload, display_url=redact_url(url)
         )
@@ -164,14 +210,20 @@ class ActorHandle(ActionMethods):
             return info.actor_id
         raise AssertionError(f"unexpected query {query!r}")
 
-    def connect(self, params: Any = None, *, transport: str = "websocket") -> ActorConnection:
+    def connect(
+        self, params: Any = None, *, transport: str = "websocket", connector: Connector | None = None
+    ) -> ActorConnection:
         """Open a live connection (WebSocket): events, actions, automatic reconnection.
 
         Use as ``async with handle.connect() as conn:`` or ``conn = handle.connect(); await conn.wait_open()``.
+        ``connector`` replaces the function that opens the WebSocket of each attempt (see
+        :data:`~rivetctl.client.connection.Connector`; tests use it to fail or observe attempts).
         """
         from rivetctl.client.connection import ActorConnection
 
-        return ActorConnection(self, params=self._params if params is None else params, transport=transport)
+        return ActorConnection(
+            self, params=self._params if params is None else params, transport=transport, connector=connector
+        )
 
 
 ROUTING_RETRIES = 2

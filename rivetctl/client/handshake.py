@@ -24,7 +24,7 @@ from rivetctl.protocol.encoding import Encoding
 from rivetctl.protocol.messages import Error, Init
 from rivetctl.protocol.values import to_json_compat
 from rivetctl.transport.http import Tracer
-from rivetctl.transport.websocket import WebSocketTransport
+from rivetctl.transport.websocket import Connector, WebSocketTransport
 
 ERROR_CLOSE_WAIT = 2.0
 """After a connection-level ``Error`` frame, how long to wait for the close frame that carries the ray id."""
@@ -51,8 +51,10 @@ async def open_session(
     text: bool,
     decode: Callable[[bytes | str], Any],
     timeout: float,
+    connector: Connector = WebSocketTransport.open,
 ) -> tuple[WebSocketTransport, Init]:
-    """Upgrade to a WebSocket at ``url`` and wait for ``Init``, all within ``timeout`` seconds.
+    """Upgrade to a WebSocket at ``url`` (opened by ``connector``) and wait for ``Init``, all within
+    ``timeout`` seconds.
 
     Raises the server's rejection as an ``ActorError`` (from an ``Error`` frame or a coded close),
     ``RequestTimeoutError``, ``ProtocolError`` or the transport's ``NetworkError``; the socket is closed
@@ -64,7 +66,7 @@ async def open_session(
             tracer.ws_open(shown)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    transport = await WebSocketTransport.open(
+    transport = await connector(
         url,
         encoding=encoding,
         params=None if params is None else to_json_compat(params),

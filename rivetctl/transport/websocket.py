@@ -19,8 +19,8 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, cast
 from urllib.parse import quote, urlsplit
 
 from rivetctl.errors import ConfigError, ProtocolError
@@ -118,6 +118,27 @@ def _new_context(verify: bool | str) -> ssl.SSLContext:
     if os.path.isdir(verify):
         return ssl.create_default_context(capath=verify)
     return ssl.create_default_context(cafile=verify)
+
+
+class Connector(Protocol):
+    """Opens one WebSocket: :meth:`WebSocketTransport.open`'s signature (every argument is passed by the
+    caller). A live connection calls its connector once per attempt; a replacement may wrap the real one (to
+    fail some attempts, delay them, or record them) and must return an open ``WebSocketTransport`` or raise
+    as ``open`` does (``NetworkError`` for a failure worth retrying)."""
+
+    def __call__(
+        self,
+        url: str,
+        *,
+        encoding: str,
+        params: Any,
+        text: bool,
+        headers: Mapping[str, str] | None,
+        connect_timeout: float | None,
+        handshake_timeout: float | None,
+        display_url: str | None,
+        verify: bool | str,
+    ) -> Awaitable[WebSocketTransport]: ...
 
 
 class WebSocketTransport:
