@@ -77,7 +77,7 @@ _rivetctl_optval() {
         'config set|--namespace') REPLY='' ;;
         'config set|--token-env') REPLY='' ;;
         'config set|--token') REPLY='' ;;
-        'config set|--encoding') REPLY='' ;;
+        'config set|--encoding') REPLY='choice:json cbor bare' ;;
         'config set|--runner') REPLY='' ;;
         'config set|--param') REPLY='' ;;
         'config set|--secret-param') REPLY='' ;;

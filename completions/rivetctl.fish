@@ -231,7 +231,7 @@ complete -c rivetctl -n '__rivetctl_at "config set"' -l endpoint -x -d 'Engine e
 complete -c rivetctl -n '__rivetctl_at "config set"' -l namespace -x -d 'Namespace'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l token-env -x -d 'Environment variable that holds the token (recommended)'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l token -x -d 'Token stored in the file (the file is created 0600)'
-complete -c rivetctl -n '__rivetctl_at "config set"' -l encoding -x -d 'json, cbor or bare'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l encoding -x -a 'json cbor bare' -d 'Wire encoding'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l runner -x -d 'Runner pool name for get-or-create'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l param -x -d 'Connection param KEY=VALUE'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l secret-param -x -d 'KEY=ENVVAR: the param\'s value is read from ENVVAR at use'
