@@ -30,7 +30,17 @@ from typing import Any
 
 from rivetctl.errors import ConfigError
 
-PROFILE_FIELDS = ("endpoint", "namespace", "token", "token_env", "encoding", "runner", "timeout")
+PROFILE_FIELDS = (
+    "endpoint",
+    "namespace",
+    "token",
+    "token_env",
+    "encoding",
+    "runner",
+    "timeout",
+    "inspector_token",
+    "inspector_token_env",
+)
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -84,8 +94,9 @@ class Profile:
 
     def redacted(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, **self.settings}
-        if "token" in data:
-            data["token"] = "***"
+        for secret in ("token", "inspector_token"):
+            if secret in data:
+                data[secret] = "***"
         if self.params:
             data["params"] = {
                 k: (f"${{{v['env']}}}" if isinstance(v, dict) and set(v) == {"env"} else "***")
@@ -143,7 +154,7 @@ class ConfigFile:
                 if isinstance(events, dict)
                 else {},
             )
-        if any("token" in p.settings for p in self.profiles.values()) or any(
+        if any("token" in p.settings or "inspector_token" in p.settings for p in self.profiles.values()) or any(
             not (isinstance(v, dict) and set(v) == {"env"}) for p in self.profiles.values() for v in p.params.values()
         ):
             mode = stat.S_IMODE(self.path.stat().st_mode)

@@ -95,6 +95,15 @@ def parse_args(args: list[str], *, args_json: str | None = None, stdin: IO[str] 
     return values
 
 
+def read_text_argument(text: str, *, stdin: IO[str] | None = None) -> str:
+    """The text an argument stands for: ``-`` reads stdin, ``@file`` a file, anything else is itself."""
+    if text == "-":
+        return (stdin if stdin is not None else sys.stdin).read()
+    if text.startswith("@") and len(text) > 1:
+        return _read_file(text[1:])
+    return text
+
+
 def parse_json_option(text: str, option: str) -> Any:
     """``--input`` / ``--params``: JSON text or ``@file``."""
     raw = _read_file(text[1:]) if text.startswith("@") else text

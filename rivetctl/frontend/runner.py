@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from rivetctl.client import ActorHandle, ActorInfo, Client
+    from rivetctl.client.inspector import Inspector
     from rivetctl.frontend.args import Address
     from rivetctl.frontend.settings import Settings
 
@@ -75,3 +76,13 @@ async def lookup(client: Client, address: Address) -> ActorInfo:
             "actor", "not_found", f"no {address.name!r} actor with key {address.describe().split(' ', 1)[1]}"
         )
     return found
+
+
+async def inspector_for(client: Client, address: Address, settings: Settings) -> Inspector:
+    """The inspector of the actor at ``address`` (``ActorNotFoundError`` when there is none), with the
+    inspector token the user gave, if any."""
+    from rivetctl.client.inspector import Inspector
+
+    info = await lookup(client, address)
+    token, source = settings.inspector_token()
+    return Inspector(client, info.actor_id, name=address.name, token=token, token_source=source)

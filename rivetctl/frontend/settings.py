@@ -107,6 +107,25 @@ class Settings:
                 base[k] = v
         return base
 
+    def inspector_token(self) -> tuple[str | None, str]:
+        """A token the user gave for actor inspectors and where it came from: ``--inspector-token`` >
+        ``RIVET_INSPECTOR_TOKEN`` > the profile's ``inspector_token`` / ``inspector_token_env``; ``None``
+        when none was given (each actor's own token is used then)."""
+        if self.opts.inspector_token:
+            return str(self.opts.inspector_token), "--inspector-token"
+        if self.env.get("RIVET_INSPECTOR_TOKEN"):
+            return self.env["RIVET_INSPECTOR_TOKEN"], "RIVET_INSPECTOR_TOKEN"
+        prof = self.profile
+        if prof is not None:
+            var = prof.settings.get("inspector_token_env")
+            if var:
+                if var not in self.env:
+                    raise ConfigError(f"profile {prof.name!r}: inspector_token_env names {var}, which is not set")
+                return self.env[str(var)], f"{var} (profile {prof.name!r})"
+            if prof.settings.get("inspector_token"):
+                return str(prof.settings["inspector_token"]), f"the inspector_token of profile {prof.name!r}"
+        return None, ""
+
     def known_events(self, actor_name: str) -> list[str]:
         prof = self.profile
         return list(prof.events.get(actor_name, [])) if prof is not None else []

@@ -32,17 +32,44 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def parse_plain_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where} is not valid JSON: {exc}") from None
+
+
 def check_plain_json(value: Any, where: str) -> None:
     """The inspector carries plain JSON: refuse values it would mangle (bytes, BigInts past 2**53, NaN)."""
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: the inspector takes plain JSON only ({exc})") from None
+    if _has_big_int(value):
+        raise ConfigError(
+            f"{where}: an integer beyond ±2**53 cannot be stored through the inspector (plain JSON, JavaScript "
+            "numbers); set it through an action instead"
+        )
     if _has_tagged(value):
         raise ConfigError(
             f"{where}: the inspector stores values as plain JSON and does not read $-tagged values "
             '(["$BigInt", …], ["$Uint8Array", …]); they would be stored as arrays'
         )
+
+
+def _has_big_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > MAX_SAFE_INTEGER
+    if isinstance(value, list):
+        return any(_has_big_int(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_big_int(v) for v in value.values())
+    return False
 
 
 def _has_tagged(value: Any) -> bool:

@@ -137,7 +137,7 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
         _inspect_id,
         "Decode an actor id, look it up (name, key, status, times) and show its inspector data.",
     ),
-    "state": (_state, "Print an actor's state (from its inspector)."),
+    "state": (_state, "Print an actor's state, or replace, patch or edit it (through its inspector)."),
     "watch": (_watch, "Stream an actor's events (and state changes) as table rows or JSON lines."),
     "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
     "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),

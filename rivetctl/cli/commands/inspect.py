@@ -1,6 +1,6 @@
 """``describe``, ``state`` and ``inspect-id``: what an actor is, from the engine and its inspector."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -10,6 +10,7 @@ from rivetctl.frontend.runner import lookup, run
 
 if TYPE_CHECKING:
     from rivetctl.client import Client
+    from rivetctl.frontend.settings import Settings
 
 DESCRIBE_EPILOG = """Example:
 
@@ -20,6 +21,16 @@ STATE_EPILOG = """Examples:
   rivetctl state counter my-counter
 
   rivetctl state counter my-counter -o json | jq .count
+
+  rivetctl state counter my-counter --set '{"count": 0}'
+
+  rivetctl state counter my-counter --patch '{"count": 10}'
+
+  EDITOR=nano rivetctl state counter my-counter --edit
+
+The inspector carries plain JSON: $-tagged values (BigInt, bytes) cannot be written this way. --edit writes
+nothing when the file is unchanged, and nothing when the state changed on the server while you edited it
+(exit 5, both versions kept as files) unless --force. Each write prints the new state.
 """
 INSPECT_EPILOG = """Example:
 
@@ -72,19 +83,89 @@ def describe(ctx: typer.Context, name: Name, key: Key) -> None:
     cli.output.record(data, title=f"{name} actor")
 
 
-def state(ctx: typer.Context, name: Name, key: Key) -> None:
-    """Print an actor's state (from its inspector)."""
-    from rivetctl.client.inspector import Inspector
+def state(
+    ctx: typer.Context,
+    name: Name,
+    key: Key,
+    set_value: Annotated[
+        str | None,
+        typer.Option("--set", metavar="VALUE", help="Replace the state with VALUE: JSON, @file, or - for stdin."),
+    ] = None,
+    patch: Annotated[
+        str | None,
+        typer.Option("--patch", metavar="MERGE_PATCH", help="Apply an RFC 7396 JSON merge patch (JSON, @file or -)."),
+    ] = None,
+    edit: Annotated[bool, typer.Option("--edit", help="Edit the state in $VISUAL / $EDITOR.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="--edit: write even if the state changed on the server meanwhile.")
+    ] = False,
+) -> None:
+    """Print an actor's state, or replace, patch or edit it (through its inspector)."""
+    from rivetctl.errors import ConfigError
     from rivetctl.frontend.args import parse_address
+    from rivetctl.frontend.runner import inspector_for
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
+    if sum((set_value is not None, patch is not None, edit)) > 1:
+        raise ConfigError("use one of --set, --patch and --edit")
+    if force and not edit:
+        raise ConfigError("--force goes with --edit")
+    new_value: Any = None
+    if set_value is not None or patch is not None:
+        new_value = _json_input(
+            cli, set_value if set_value is not None else str(patch), "--set" if patch is None else "--patch"
+        )
 
     async def body(client: "Client") -> Any:
-        info = await lookup(client, address)
-        return await Inspector(client, info.actor_id, name=name).state()
+        from rivetctl.frontend import state_edit
+
+        inspector = await inspector_for(client, address, cli)
+        if set_value is not None:
+            return await state_edit.replace_state(inspector, new_value)
+        if patch is not None:
+            return await state_edit.patch_state(inspector, new_value)
+        if edit:
+            outcome = await state_edit.edit_state(
+                inspector,
+                label=f"{name}-{key}",
+                env=cli.env,
+                run_editor=state_edit.run_editor_on_terminal,
+                ask_reopen=_ask_reopen(cli) if _is_tty(cli.stdin) else None,
+                force=force,
+            )
+            if not outcome.changed:
+                cli.output.info("no change; nothing written")
+            return outcome.state
+        return await inspector.state()
 
     cli.output.value(run(cli, body))
+
+
+def _json_input(cli: "Settings", text: str, option: str) -> Any:
+    """A plain JSON value (the inspector's own format: ``$``-tags are not read) from the command line,
+    ``@file`` or ``-`` (stdin)."""
+    from rivetctl.frontend.args import read_text_argument
+    from rivetctl.frontend.state_edit import parse_plain_json
+
+    return parse_plain_json(read_text_argument(text, stdin=cli.stdin), option)
+
+
+def _ask_reopen(cli: "Settings") -> Any:
+    def ask(error: str) -> bool:
+        cli.stderr.write(f"rivetctl: {error}\nreopen the editor? [Y/n] ")
+        cli.stderr.flush()
+        answer = cli.stdin.readline().strip().lower()
+        return answer in ("", "y", "yes")
+
+    return ask
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def inspect_id(
