@@ -77,6 +77,18 @@ def _state(app: typer.Typer) -> None:
     app.command("state", cls=Command, epilog=inspect.STATE_EPILOG)(inspect.state)
 
 
+def _connections(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import runtime
+
+    app.command("connections", cls=Command, epilog=runtime.CONNECTIONS_EPILOG)(runtime.connections)
+
+
+def _queue(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import runtime
+
+    app.command("queue", cls=Command, epilog=runtime.QUEUE_EPILOG)(runtime.queue)
+
+
 def _watch(app: typer.Typer) -> None:
     from rivetctl.cli.commands import watch
 
@@ -138,6 +150,8 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
         "Decode an actor id, look it up (name, key, status, times) and show its inspector data.",
     ),
     "state": (_state, "Print an actor's state, or replace, patch or edit it (through its inspector)."),
+    "connections": (_connections, "List an actor's live connections: id, params, connection state, hibernatable."),
+    "queue": (_queue, "List an actor's queue (size, limit, messages), send a message to it, or clear it."),
     "watch": (_watch, "Stream an actor's events (and state changes) as table rows or JSON lines."),
     "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
     "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),
