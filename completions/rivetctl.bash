@@ -9,7 +9,7 @@
 # The subcommands of command path $1 ('' is rivetctl itself).
 _rivetctl_subcommands() {
     case $1 in
-        '') REPLY='call get create destroy sleep actors describe inspect-id state watch connect repl completions man dev-server ping config' ;;
+        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue watch connect repl completions man dev-server ping config' ;;
         'config') REPLY='set use list show delete path' ;;
         *) return 1 ;;
     esac
@@ -27,10 +27,12 @@ _rivetctl_options() {
         'actors') REPLY='--limit --all --include-destroyed -h --help' ;;
         'describe') REPLY='-h --help' ;;
         'inspect-id') REPLY='-h --help' ;;
-        'state') REPLY='-h --help' ;;
+        'state') REPLY='--set --patch --edit --force -h --help' ;;
+        'connections') REPLY='--show-secrets -h --help' ;;
+        'queue') REPLY='--limit --send --clear -y --yes -h --help' ;;
         'watch') REPLY='--count --until-timeout --state --no-state --state-interval --timestamps --no-create -h --help' ;;
-        'connect') REPLY='--sub --linger -h --help' ;;
-        'repl') REPLY='-h --help' ;;
+        'connect') REPLY='--sub --linger --wait -h --help' ;;
+        'repl') REPLY='--wait -h --help' ;;
         'completions') REPLY='-h --help' ;;
         'man') REPLY='-h --help' ;;
         'dev-server') REPLY='--port --data -h --help' ;;
@@ -66,6 +68,10 @@ _rivetctl_optval() {
         'create|--input') REPLY='' ;;
         'create|--region') REPLY='' ;;
         'actors|--limit') REPLY='' ;;
+        'state|--set') REPLY='' ;;
+        'state|--patch') REPLY='' ;;
+        'queue|--limit') REPLY='' ;;
+        'queue|--send') REPLY='' ;;
         'watch|--count') REPLY='' ;;
         'watch|--state-interval') REPLY='' ;;
         'watch|--timestamps') REPLY='choice:absolute relative' ;;
@@ -98,6 +104,8 @@ _rivetctl_arg() {
         'describe') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'inspect-id') case $2 in 0) REPLY='' ;; *) return 1 ;; esac ;;
         'state') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
+        'connections') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
+        'queue') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'watch') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) REPLY='' ;; esac ;;
         'connect') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'repl') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;

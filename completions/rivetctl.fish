@@ -9,14 +9,14 @@
 function __rivetctl_subcommands --argument-names path
     switch $path
         case ''
-            printf '%s\n' call get create destroy sleep actors describe inspect-id state watch connect repl completions man dev-server ping config
+            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue watch connect repl completions man dev-server ping config
         case 'config'
             printf '%s\n' set use list show delete path
     end
 end
 
 function __rivetctl_takes_value --argument-names path opt
-    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
+    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
 end
 
 # Parse the tokens before the cursor once per command line: command path, arguments so far, whether
@@ -110,7 +110,9 @@ complete -c rivetctl -n '__rivetctl_arg "" 0' -a sleep -d 'Put an actor to sleep
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a actors -d 'List the registry\'s actor names, or the actors of one name (newest first)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a describe -d 'Describe an actor: record, actions, state summary and known events'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a inspect-id -d 'Decode an actor id, look it up (name, key, status, times) and show its inspector data'
-complete -c rivetctl -n '__rivetctl_arg "" 0' -a state -d 'Print an actor\'s state (from its inspector)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a state -d 'Print an actor\'s state, or replace, patch or edit it (through its inspector)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a connections -d 'List an actor\'s live connections: id, params, connection state, hibernatable'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a queue -d 'List an actor\'s queue (size, limit, messages), send a message to it, or clear it'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a watch -d 'Stream an actor\'s events (and state changes) as table rows or JSON lines'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a connect -d 'Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a repl -d 'The interactive REPL (script mode when stdin is not a terminal)'
@@ -179,8 +181,25 @@ complete -c rivetctl -n '__rivetctl_arg "describe" 0' -a '(__rivetctl_cached nam
 complete -c rivetctl -n '__rivetctl_at "inspect-id"' -s h -l help -d 'Show this message and exit'
 
 # rivetctl state
+complete -c rivetctl -n '__rivetctl_at "state"' -l set -x -d 'Replace the state with VALUE: JSON, @file, or - for stdin'
+complete -c rivetctl -n '__rivetctl_at "state"' -l patch -x -d 'Apply an RFC 7396 JSON merge patch (JSON, @file or -)'
+complete -c rivetctl -n '__rivetctl_at "state"' -l edit -d 'Edit the state in $VISUAL / $EDITOR'
+complete -c rivetctl -n '__rivetctl_at "state"' -l force -d '--edit: write even if the state changed on the server meanwhile'
 complete -c rivetctl -n '__rivetctl_at "state"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "state" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl connections
+complete -c rivetctl -n '__rivetctl_at "connections"' -l show-secrets -d 'Show params whose key looks secret (redacted by default)'
+complete -c rivetctl -n '__rivetctl_at "connections"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "connections" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl queue
+complete -c rivetctl -n '__rivetctl_at "queue"' -l limit -x -d 'Messages to list'
+complete -c rivetctl -n '__rivetctl_at "queue"' -l send -x -d 'Enqueue BODY on QUEUE, then list'
+complete -c rivetctl -n '__rivetctl_at "queue"' -l clear -d 'Remove every message (asks on a terminal)'
+complete -c rivetctl -n '__rivetctl_at "queue"' -s y -l yes -d 'Do not ask (needed for --clear off a terminal)'
+complete -c rivetctl -n '__rivetctl_at "queue"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "queue" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl watch
 complete -c rivetctl -n '__rivetctl_at "watch"' -l count -x -d 'Stop after N events'
@@ -195,10 +214,12 @@ complete -c rivetctl -n '__rivetctl_arg "watch" 0' -a '(__rivetctl_cached names.
 # rivetctl connect
 complete -c rivetctl -n '__rivetctl_at "connect"' -l sub -x -d 'Subscribe to this event; repeatable'
 complete -c rivetctl -n '__rivetctl_at "connect"' -l linger -x -d 'Script mode: seconds to keep receiving events after stdin ends'
+complete -c rivetctl -n '__rivetctl_at "connect"' -l wait -d 'Script mode: when the server cannot be reached, keep trying until the connection opens instead of exiting 7 (the REPL on a terminal always keeps trying)'
 complete -c rivetctl -n '__rivetctl_at "connect"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "connect" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl repl
+complete -c rivetctl -n '__rivetctl_at "repl"' -l wait -d 'Script mode: when the server cannot be reached, keep trying until the connection opens instead of exiting 7 (the REPL on a terminal always keeps trying)'
 complete -c rivetctl -n '__rivetctl_at "repl"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "repl" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 

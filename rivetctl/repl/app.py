@@ -6,16 +6,23 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rivetctl.config import state_dir
 from rivetctl.errors import RivetctlError
 from rivetctl.repl.grammar import is_secret_line
 
 if TYPE_CHECKING:
+    from prompt_toolkit.history import History
     from rich.console import Console
 
+    from rivetctl.client import Client
+    from rivetctl.frontend.settings import Settings
     from rivetctl.repl.session import Session
+
+T = TypeVar("T")
 
 
 class RichPrinter:
@@ -93,19 +100,14 @@ def toolbar_text(session: Session) -> str:
     if slot is None:
         actor, status, queued = "(none: .use NAME KEY)", "-", 0
     else:
-        actor, status, queued = slot.label, slot.conn.status, slot.conn.queued
-        retry_at = getattr(slot.conn, "next_retry_at", None)
-        if status != "connected" and isinstance(retry_at, float):
-            status = f"reconnecting in {max(0.0, retry_at - time.monotonic()):.1f} s"
-        elif status == "connecting":
-            status = "reconnecting"
+        actor, status, queued = slot.label, session.status_text(slot), slot.conn.queued
     return (
         f" {opts.endpoint} · ns {opts.namespace} · {actor} · {status} · {opts.encoding}"
         f" · queued {queued} · {session.event_rate():.1f} ev/s "
     )
 
 
-def make_history(path: Any) -> Any:
+def make_history(path: Path) -> History:
     """A FileHistory that never stores lines carrying secrets (params, tokens)."""
     from prompt_toolkit.history import FileHistory
 
@@ -119,50 +121,43 @@ def make_history(path: Any) -> Any:
     return SecretFreeHistory(str(path))
 
 
-def run_repl(cli: Any, name: str | None, key: str | None, *, subscribe: list[str] | None = None) -> int:
+def run_repl(settings: Settings, name: str | None, key: str | None, *, subscribe: list[str] | None = None) -> int:
+    """The REPL on a terminal; an actor that cannot be reached is retried in the background."""
     from rivetctl.frontend.runner import run
 
-    async def body(client: Any) -> int:
-        return await _repl(cli, client, name, key, subscribe or [])
+    async def body(client: Client) -> int:
+        return await _repl(settings, client, name, key, subscribe or [])
 
-    return run(cli, body)
+    return run(settings, body)
 
 
-async def _repl(cli: Any, client: Any, name: str | None, key: str | None, subscribe: list[str]) -> int:
+async def _repl(settings: Settings, client: Client, name: str | None, key: str | None, subscribe: list[str]) -> int:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.patch_stdout import patch_stdout
     from rich.console import Console
 
-    from rivetctl.frontend.exits import message
     from rivetctl.repl.completion import make_completer
     from rivetctl.repl.session import Session
 
-    hist_dir = state_dir(cli.env)
+    hist_dir = state_dir(settings.env)
     hist_dir.mkdir(parents=True, exist_ok=True)
     with patch_stdout(raw=True):
-        console = Console(force_terminal=True, color_system="auto" if cli.color else None, soft_wrap=True)
+        console = Console(force_terminal=True, color_system="auto" if settings.color else None, soft_wrap=True)
         printer = RichPrinter(console)
-        session = Session(cli, client, printer)
-        try:
-            names = await client.actor_names()
-            session.sources.actor_names.replace_all(names)
-        except RivetctlError as exc:
-            printer.error(f"cannot list actor names: {message(exc)}")
+        session = Session(settings, client, printer, unreachable="retry")
+        session.spawn(session.refresh_names())
         prompt: PromptSession[str] = PromptSession(
             history=make_history(hist_dir / "history"),
-            completer=make_completer(session.sources),  # type: ignore[arg-type]
+            completer=make_completer(session.sources),
             complete_while_typing=True,
             bottom_toolbar=lambda: toolbar_text(session),
             refresh_interval=0.5,
             enable_history_search=False,
         )
-        if name is not None and key is not None:
-            try:
-                await session.use(name, key, subscribe=subscribe)
-            except RivetctlError as exc:
-                printer.error(message(exc))
-        printer.info("type ACTION [ARG...] to call, .help for commands, Ctrl-D to quit")
         try:
+            if name is not None and key is not None:
+                await _interruptible(session.use(name, key, subscribe=subscribe), printer, None)
+            printer.info("type ACTION [ARG...] to call, .help for commands, Ctrl-D to quit")
             while True:
                 label = session.current or "rivetctl"
                 try:
@@ -171,27 +166,28 @@ async def _repl(cli: Any, client: Any, name: str | None, key: str | None, subscr
                     continue
                 except EOFError:
                     break
-                if not await _run_line(session, text, printer):
+                if not await _interruptible(session.execute(text), printer, True):
                     break
         finally:
             await session.close()
     return 0
 
 
-async def _run_line(session: Session, text: str, printer: RichPrinter) -> bool:
-    """Run one line as a task that Ctrl-C cancels (the REPL stays)."""
+async def _interruptible(work: Awaitable[T], printer: RichPrinter, otherwise: T) -> T:
+    """Run ``work`` as a task that Ctrl-C cancels (the REPL stays); its error is printed, not raised.
+    Returns its result, or ``otherwise`` when it was cancelled or failed."""
     from rivetctl.frontend.exits import message
 
     loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(session.execute(text))
+    task = asyncio.ensure_future(work)
     loop.add_signal_handler(signal.SIGINT, task.cancel)
     try:
         return await task
     except asyncio.CancelledError:
         printer.info("cancelled")
-        return True
+        return otherwise
     except RivetctlError as exc:
         printer.error(message(exc))
-        return True
+        return otherwise
     finally:
         loop.remove_signal_handler(signal.SIGINT)

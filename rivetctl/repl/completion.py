@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rivetctl.repl.grammar import DOT_COMMANDS
+from rivetctl.repl.commands import COMMANDS
 
 if TYPE_CHECKING:
-    from prompt_toolkit.completion import CompleteEvent, Completion
+    from prompt_toolkit.completion import CompleteEvent, Completer, Completion
     from prompt_toolkit.document import Document
 
 
@@ -22,8 +22,12 @@ class Kind(Enum):
     EVENT = "event"  # after .sub / .unsub
     ACTOR_NAME = "actor_name"  # first word after .use
     ACTOR_KEY = "actor_key"  # second word after .use
-    ENCODING = "encoding"
+    CHOICE = "choice"  # one of a dot-command's fixed words (.encoding json|cbor|bare)
     NOTHING = "nothing"
+
+
+WORD_KINDS = {"ACTION": Kind.ACTION, "EVENT": Kind.EVENT, "NAME": Kind.ACTOR_NAME, "KEY": Kind.ACTOR_KEY}
+"""What a dot-command's argument word (its metavar in the command table) completes to."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,17 @@ class Slot:
     kind: Kind
     prefix: str
     context: tuple[str, ...] = ()
-    """Words before the one being completed (e.g. the actor name when completing a key)."""
+    """The command's words before the one being completed (e.g. the actor name when completing a key)."""
+    choices: tuple[str, ...] = ()
+    """For ``Kind.CHOICE``: the words allowed."""
 
 
 def what_goes_here(text: str) -> Slot:
-    """Classify the word under the cursor from the text before it (pure; table-tested)."""
+    """Classify the word under the cursor from the text before it (pure; table-tested).
+
+    After a dot-command, its argument grammar in :data:`~rivetctl.repl.commands.COMMANDS` says what each
+    position takes.
+    """
     try:
         words = shlex.split(text, posix=True)
     except ValueError:  # an open quote: complete nothing rather than guess
@@ -47,21 +57,14 @@ def what_goes_here(text: str) -> Slot:
     prefix = words[-1]
     if len(words) == 1:
         return Slot(Kind.COMMAND, prefix)
-    head = words[0].lower()
-    position = len(words) - 1
-    if head in (".sub", ".unsub"):
-        return Slot(Kind.EVENT, prefix)
-    if head == ".use":
-        if position == 1:
-            return Slot(Kind.ACTOR_NAME, prefix)
-        if position == 2:
-            return Slot(Kind.ACTOR_KEY, prefix, (words[1],))
+    command = COMMANDS.get(words[0].lower())
+    word = command.word_at(len(words) - 2) if command is not None and not command.raw else None
+    if word is None:
         return Slot(Kind.NOTHING, prefix)
-    if head == ".http" and position == 1:
-        return Slot(Kind.ACTION, prefix)
-    if head == ".encoding" and position == 1:
-        return Slot(Kind.ENCODING, prefix)
-    return Slot(Kind.NOTHING, prefix)
+    context = tuple(words[1:-1])
+    if word.choices:
+        return Slot(Kind.CHOICE, prefix, context, word.choices)
+    return Slot(WORD_KINDS.get(word.metavar, Kind.NOTHING), prefix, context)
 
 
 @dataclass
@@ -102,17 +105,17 @@ class Sources:
 
     def candidates(self, slot: Slot) -> list[str]:
         if slot.kind is Kind.COMMAND:
-            return [*self.for_actor(self.actions).items, *DOT_COMMANDS]
+            return [*self.for_actor(self.actions).items, *COMMANDS.names()]
         if slot.kind is Kind.ACTION:
             return list(self.for_actor(self.actions).items)
-        if slot.kind is Kind.EVENT:
-            return list(self.for_actor(self.events).items)
+        if slot.kind is Kind.EVENT:  # each event once per line
+            return [e for e in self.for_actor(self.events).items if e not in slot.context]
         if slot.kind is Kind.ACTOR_NAME:
             return list(self.actor_names.items)
-        if slot.kind is Kind.ACTOR_KEY:
-            return list(self.for_actor(self.keys, slot.context[0]).items)
-        if slot.kind is Kind.ENCODING:
-            return ["json", "cbor", "bare"]
+        if slot.kind is Kind.ACTOR_KEY:  # the keys used with the name just before
+            return list(self.for_actor(self.keys, slot.context[-1] if slot.context else None).items)
+        if slot.kind is Kind.CHOICE:
+            return list(slot.choices)
         return []
 
 
@@ -138,15 +141,16 @@ def _subsequence(needle: str, hay: str) -> bool:
     return all(ch in it for ch in needle)
 
 
-def make_completer(sources: Sources) -> object:
-    """A prompt_toolkit ``Completer`` over ``sources`` (imported lazily)."""
+def make_completer(sources: Sources) -> Completer:
+    """A prompt_toolkit ``Completer`` over ``sources`` (imported lazily); a dot-command shows its help."""
     from prompt_toolkit.completion import Completer, Completion
 
     class ReplCompleter(Completer):
         def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
             slot = what_goes_here(document.text_before_cursor)
             for cand in rank(sources.candidates(slot), slot.prefix):
-                display_meta = DOT_COMMANDS.get(cand, "").split(" — ", 1)[-1] if cand.startswith(".") else None
-                yield Completion(cand, start_position=-len(slot.prefix), display_meta=display_meta)
+                command = COMMANDS.get(cand) if slot.kind is Kind.COMMAND else None
+                meta = " — ".join(filter(None, (command.args, command.help))) if command is not None else None
+                yield Completion(cand, start_position=-len(slot.prefix), display_meta=meta)
 
     return ReplCompleter()

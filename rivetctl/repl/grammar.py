@@ -1,7 +1,8 @@
 """The line grammar shared by the REPL and ``connect``'s script mode (pure: text in, command out).
 
 A line is either a call, ``ACTION [ARG...]`` (each ARG as on the command line: JSON if it parses, else a
-string; quote with shell rules), a dot-command ``.NAME [WORD...]``, a JSON object
+string; quote with shell rules), a dot-command ``.NAME [WORD...]`` (the names of
+:data:`rivetctl.repl.commands.COMMANDS`), a JSON object
 ``{"action": "...", "args": [...]}``, a comment (``#``) or blank.
 """
 
@@ -13,25 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rivetctl.errors import ConfigError
-
-DOT_COMMANDS: dict[str, str] = {
-    ".use": ".use NAME KEY — open (or switch to) a connection to another actor",
-    ".sub": ".sub EVENT... — subscribe to events",
-    ".unsub": ".unsub EVENT... — unsubscribe",
-    ".events": ".events [N] — the last N events received (default 20)",
-    ".state": ".state — the actor's state (inspector)",
-    ".describe": ".describe — actions, state summary and known events",
-    ".params": ".params [JSON] — show connection params (redacted) or set them (reconnects)",
-    ".encoding": ".encoding json|cbor|bare — switch encoding (reconnects)",
-    ".status": ".status — connection status of every open actor",
-    ".http": ".http ACTION [ARG...] — stateless call over HTTP",
-    ".save": ".save FILE — write the session transcript as JSON lines",
-    ".help": ".help — this list",
-    ".quit": ".quit — dispose every connection and leave (also Ctrl-D)",
-}
-
-SECRET_COMMANDS = frozenset({".params"})
-"""Lines starting with these never go to the history file."""
+from rivetctl.repl.commands import COMMANDS
 
 
 @dataclass(frozen=True)
@@ -66,7 +49,7 @@ def parse_line(text: str) -> Line:
     if stripped.startswith("."):
         head, _, rest = stripped.partition(" ")
         name = head.lower()
-        if name not in DOT_COMMANDS:
+        if name not in COMMANDS:
             raise ConfigError(f"unknown command {head!r}; try .help")
         return Dot(name, _split(rest), rest.strip())
     words = _split(stripped)
@@ -103,6 +86,7 @@ def _json_call(text: str) -> Call:
 def is_secret_line(text: str) -> bool:
     """True for lines that may carry secrets (params, tokens): never written to history."""
     stripped = text.strip().lower()
-    if any(stripped.startswith(c) for c in SECRET_COMMANDS):
+    command = COMMANDS.get(stripped.split(maxsplit=1)[0]) if stripped else None
+    if command is not None and command.secret:
         return True
     return any(word in stripped for word in ("token", "secret", "password", "apikey", "api_key"))

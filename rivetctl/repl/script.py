@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rivetctl.errors import RivetctlError
+
+if TYPE_CHECKING:
+    from rivetctl.client import Client
+    from rivetctl.frontend.settings import Settings
 
 
 class JsonPrinter:
@@ -16,17 +20,17 @@ class JsonPrinter:
         self.err = err
         self.line = 0
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any]) -> None:
         from rivetctl.output.render import dumps
 
         self.out.write(dumps(record) + "\n")
         self.out.flush()
 
     def result(self, action: str, value: Any, ms: float) -> None:
-        self._write({"type": "result", "line": self.line, "action": action, "output": value, "ms": round(ms, 2)})
+        self.write({"type": "result", "line": self.line, "action": action, "output": value, "ms": round(ms, 2)})
 
     def event(self, record: dict[str, Any]) -> None:
-        self._write({"type": "event", **record})
+        self.write({"type": "event", **record})
 
     def info(self, text: str) -> None:
         from rivetctl.output.jsonable import escape_control
@@ -35,36 +39,48 @@ class JsonPrinter:
         self.err.flush()
 
     def opened(self, label: str, actor_id: str | None, connection_id: str | None) -> None:
-        self._write({"type": "open", "actor": label, "actor_id": actor_id, "connection_id": connection_id})
+        self.write({"type": "open", "actor": label, "actor_id": actor_id, "connection_id": connection_id})
 
     def error(self, text: str) -> None:
-        self._write({"type": "error", "line": self.line, "error": {"message": text}})
+        self.write({"type": "error", "line": self.line, "error": {"message": text}})
 
     def table(self, columns: list[str], rows: list[dict[str, Any]], title: str = "") -> None:
-        self._write({"type": "table", "line": self.line, "title": title, "rows": rows})
+        self.write({"type": "table", "line": self.line, "title": title, "rows": rows})
 
     def value(self, value: Any) -> None:
-        self._write({"type": "value", "line": self.line, "value": value})
+        self.write({"type": "value", "line": self.line, "value": value})
 
 
-def run_script(cli: Any, name: str | None, key: str | None, subscribe: list[str], linger: float) -> int:
-    """Run stdin line by line; exit status 3 if any command failed (the others still ran)."""
+def run_script(
+    settings: Settings,
+    name: str | None,
+    key: str | None,
+    subscribe: list[str],
+    linger: float,
+    *,
+    wait: bool = False,
+) -> int:
+    """Run stdin line by line; exit status 3 if any command failed (the others still ran).
+
+    An actor given here that cannot be reached ends the run with that error (exit 7) after the first failed
+    attempt, or with ``wait``, is retried (a line on stderr each time) until its connection opens.
+    """
     from rivetctl.frontend.exits import Exit
     from rivetctl.frontend.runner import run
 
-    async def body(client: Any) -> int:
+    async def body(client: Client) -> int:
         from rivetctl.frontend.exits import error_document
         from rivetctl.repl.session import Session
 
-        printer = JsonPrinter(cli.stdout, cli.stderr)
-        session = Session(cli, client, printer)
+        printer = JsonPrinter(settings.stdout, settings.stderr)
+        session = Session(settings, client, printer, unreachable="wait" if wait else "fail")
         failures = 0
         try:
             if name is not None and key is not None:
                 await session.use(name, key, subscribe=subscribe)
             loop = asyncio.get_running_loop()
             while True:
-                text = await loop.run_in_executor(None, cli.stdin.readline)
+                text = await loop.run_in_executor(None, settings.stdin.readline)
                 if not text:
                     break
                 printer.line += 1
@@ -73,11 +89,11 @@ def run_script(cli: Any, name: str | None, key: str | None, subscribe: list[str]
                         break
                 except RivetctlError as exc:
                     failures += 1
-                    printer._write({"type": "error", "line": printer.line, **error_document(exc)})
+                    printer.write({"type": "error", "line": printer.line, **error_document(exc)})
             if linger:
                 await asyncio.sleep(linger)
         finally:
             await session.close()
         return int(Exit.ACTOR_ERROR) if failures else 0
 
-    return run(cli, body)
+    return run(settings, body)

@@ -226,3 +226,69 @@ def test_reconnect_visible_and_next_call_works(spawn, server: DevServer, key: st
             await proxy.stop()
 
     asyncio.run(scenario())
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+UNREACHABLE = (
+    r"cannot connect to http://127\.0\.0\.1:[0-9]+: connection refused \(is the server running\?\); retrying in "
+)
+
+
+def test_unreachable_said_at_once_prompt_usable(spawn, key: str) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    child = spawn("connect", "counter", key, endpoint_override=f"http://127.0.0.1:{_closed_port()}")
+    child.expect(UNREACHABLE, timeout=5)
+    assert time.monotonic() - started < 2.0
+    child.expect(r"calls wait for the connection, \.close stops trying")
+    child.expect_exact(_prompt(key))
+    child.expect(r"unreachable, (retrying in [0-9.]+ s|connecting)")  # the toolbar
+    child.sendline(".help")
+    child.expect_exact("close the current connection")
+    child.expect_exact(_prompt(key))
+    time.sleep(0.3)
+    child.sendcontrol("d")
+    child.expect_eof(timeout=10)
+
+
+def test_unreachable_then_server_comes(spawn, server: DevServer, key: str) -> None:  # type: ignore[no-untyped-def]
+    """The proxy in front of the real server is down for the first seconds: the REPL says so at once, takes
+    commands meanwhile (a subscription, a call that waits), and opens the connection when it can."""
+    from tests.faultproxy import FaultProxy
+
+    async def scenario() -> None:
+        proxy = FaultProxy(server.endpoint)
+        await proxy.start()
+        try:
+            await proxy.refuse_for(5.0)
+            started = time.monotonic()
+            child = spawn("connect", "counter", key, endpoint_override=proxy.endpoint)
+            await asyncio.to_thread(child.expect, UNREACHABLE, 5)
+            assert time.monotonic() - started < 2.0
+            await asyncio.to_thread(child.expect_exact, _prompt(key))
+            child.sendline(".sub newCount")
+            await asyncio.to_thread(child.expect_exact, "subscribed to newCount")
+            child.sendline(".status")
+            await asyncio.to_thread(child.expect, r"unreachable, (retrying in [0-9.]+ s|connecting)")
+            child.sendline("increment 4")
+            await asyncio.to_thread(child.expect_exact, "the call waits until the connection opens")
+            await asyncio.to_thread(child.expect_exact, f'connected to counter/["{key}"]', 40)
+            await asyncio.to_thread(child.expect, r"increment · [0-9.]+ ms")
+            if not re.search(r"newCount\s+\[4\]", child.before):  # the subscription made while down
+                await asyncio.to_thread(child.expect, r"newCount\s+\[4\]")
+            assert time.monotonic() - started >= 5.0
+            child.sendline("getCount")
+            await asyncio.to_thread(child.expect, r"getCount · [0-9.]+ ms")
+            assert re.search(r"(?<![0-9:.])4\r\n", child.before), child.before[-300:]
+            child.sendline(".status")
+            await asyncio.to_thread(child.expect, r"connected")
+        finally:
+            await proxy.stop()
+
+    asyncio.run(scenario())

@@ -14,7 +14,7 @@ from rivetctl.repl.completion import Kind, Recent, Slot, Sources, rank, what_goe
         ("inc", Slot(Kind.COMMAND, "inc")),
         (".su", Slot(Kind.COMMAND, ".su")),
         (".sub ", Slot(Kind.EVENT, "")),
-        (".sub newCount ti", Slot(Kind.EVENT, "ti")),
+        (".sub newCount ti", Slot(Kind.EVENT, "ti", ("newCount",))),
         (".unsub n", Slot(Kind.EVENT, "n")),
         (".use ", Slot(Kind.ACTOR_NAME, "")),
         (".use cou", Slot(Kind.ACTOR_NAME, "cou")),
@@ -22,7 +22,11 @@ from rivetctl.repl.completion import Kind, Recent, Slot, Sources, rank, what_goe
         (".use counter my", Slot(Kind.ACTOR_KEY, "my", ("counter",))),
         (".use counter my-key ", Slot(Kind.NOTHING, "")),
         (".http inc", Slot(Kind.ACTION, "inc")),
-        (".encoding c", Slot(Kind.ENCODING, "c")),
+        (".encoding c", Slot(Kind.CHOICE, "c", (), ("json", "cbor", "bare"))),
+        (".encoding cbor ", Slot(Kind.NOTHING, "")),
+        (".events ", Slot(Kind.NOTHING, "")),
+        (".params {", Slot(Kind.NOTHING, "{")),
+        (".nope x", Slot(Kind.NOTHING, "x")),
         ("increment ", Slot(Kind.NOTHING, "")),
         ("echo 'open quote", Slot(Kind.NOTHING, "")),
     ],
@@ -61,6 +65,8 @@ def test_sources_by_kind() -> None:
     assert sources.candidates(Slot(Kind.COMMAND, ""))[:2] == ["getCount", "increment"]
     assert ".help" in sources.candidates(Slot(Kind.COMMAND, ""))
     assert sources.candidates(Slot(Kind.EVENT, "")) == ["newCount"]
+    assert sources.candidates(Slot(Kind.EVENT, "", ("newCount",))) == []  # each event once per line
     assert sources.candidates(Slot(Kind.ACTOR_NAME, "")) == ["chatRoom", "counter"]
     assert sources.candidates(Slot(Kind.ACTOR_KEY, "", ("chatRoom",))) == ["general"]
     assert sources.candidates(Slot(Kind.NOTHING, "")) == []
+    assert sources.candidates(Slot(Kind.CHOICE, "", (), ("json", "bare"))) == ["json", "bare"]
