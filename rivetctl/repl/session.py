@@ -135,7 +135,9 @@ class Session:
     def status_text(self, slot: ActorSlot) -> str:
         """``connected``, ``connecting``, ``reconnecting``, ``unreachable, retrying in 1.5 s``, …"""
         status: Status = slot.conn.status
-        if status == "connected" or status in ("idle", "disposed"):
+        if status == "idle" and slot.conn.error is not None:
+            return "failed"  # a fatal error stopped it (.use opens it anew)
+        if status in ("connected", "idle", "disposed"):
             return status
         if slot.retry_at is not None and slot.failure is not None:
             left = slot.retry_at - time.monotonic()
@@ -157,6 +159,9 @@ class Session:
         address = parse_address(name, key)
         label = address.describe().replace(" ", "/", 1)
         slot = self.slots.get(label)
+        if slot is not None and slot.conn.error is not None:
+            await self._drop(slot)  # stopped by a fatal error: try afresh
+            slot = None
         if slot is None:
             slot = self._open(address, label)
             for event in subscribe or []:

@@ -146,3 +146,17 @@ def test_wait_until_the_server_is_there_then_run(server: DevServer, tmp_path: Pa
     assert records[0]["type"] == "open"
     assert [r["output"] for r in records if r["type"] == "result"] == [5, 5]
     assert [r["args"] for r in records if r["type"] == "event"] == [[5]]
+
+
+def test_a_refusal_is_not_retried_even_with_wait(server: DevServer, tmp_path: Path, key: str) -> None:
+    """Reaching the server and being refused (``onBeforeConnect`` throws) is no reason to wait: the line fails
+    with the refusal at once, and the actor is not left behind half-open."""
+    script = f".use secure {key}\n.status\n.use counter {key}\ngetCount\n"
+    proc, elapsed = _run(tmp_path, "-e", server.endpoint, "repl", "--wait", stdin=script)
+    assert proc.returncode == 3, proc.stderr
+    assert elapsed < 20, elapsed
+    refused, status, opened, result = (json.loads(line) for line in proc.stdout.splitlines())
+    assert refused["type"] == "error" and refused["error"]["exit_code"] == 6, refused
+    assert status["rows"] == []
+    assert opened["type"] == "open" and result["output"] == 0
+    assert "retrying" not in proc.stderr
