@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from rivetctl.errors import ConfigError, ConnectionLostError, NetworkError, RivetctlError
+from rivetctl.errors import ConfigError, ConnectionLostError, NetworkError, RequestTimeoutError, RivetctlError
 from rivetctl.repl.commands import COMMANDS, EndSession
 from rivetctl.repl.completion import Sources
 from rivetctl.repl.grammar import Call, Dot, Empty, Line, parse_line
@@ -173,6 +173,7 @@ class Session:
                     await self._drop(slot)
                     raise
                 self._select(slot, key)  # on a terminal, Ctrl-C ends the wait; the connection keeps trying
+                self.printer.info(f"{label}: still connecting in the background (.close stops it)")
                 raise
             except BaseException:
                 await self._drop(slot)
@@ -222,7 +223,12 @@ class Session:
                     return  # the retry line is out; the connection keeps trying in the background
                 if slot.failure is not None and is_unreachable(slot.failure):
                     raise slot.failure.with_traceback(None)
-            opening.result()
+            try:
+                opening.result()
+            except RequestTimeoutError as exc:
+                if self.unreachable != "retry" or conn.error is not None:
+                    raise
+                self.printer.info(f"{slot.label}: {exc}; still connecting in the background (.close stops it)")
         finally:
             opening.cancel()
 

@@ -292,3 +292,36 @@ def test_unreachable_then_server_comes(spawn, server: DevServer, key: str) -> No
             await proxy.stop()
 
     asyncio.run(scenario())
+
+
+def test_server_that_does_not_answer_leaves_the_prompt(spawn, server: DevServer, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Through a black hole (the proxy accepts and forwards nothing) an open neither succeeds nor fails:
+    --timeout ends the wait, Ctrl-C ends a .use's wait, and both connections keep trying in the background."""
+    from tests.faultproxy import FaultProxy
+
+    async def scenario() -> None:
+        proxy = FaultProxy(server.endpoint)
+        await proxy.start()
+        try:
+            proxy.set_delay(3600)
+            child = spawn("--timeout", "3", "connect", "counter", key, endpoint_override=proxy.endpoint)
+            await asyncio.to_thread(child.expect, r"still connecting in the background|; retrying in", 15)
+            await asyncio.to_thread(child.expect_exact, _prompt(key))
+            child.sendline(f".use counter {key}-2")
+            await asyncio.sleep(1.0)
+            child.sendcontrol("c")
+            await asyncio.to_thread(child.expect, r"still connecting in the background \(\.close stops it\)")
+            await asyncio.to_thread(child.expect_exact, "cancelled")
+            await asyncio.to_thread(child.expect_exact, _prompt(f"{key}-2"))
+            proxy.set_delay(0)  # connections from now on get through; the stuck ones time out and are retried
+            await asyncio.to_thread(child.expect_exact, f'connected to counter/["{key}-2"]', 40)
+            child.sendline("increment 2")
+            await asyncio.to_thread(child.expect, r"increment · [0-9.]+ ms", 40)
+            child.sendline(f".use counter {key}")
+            await asyncio.to_thread(child.expect_exact, _prompt(key), 40)
+            child.sendline("getCount")
+            await asyncio.to_thread(child.expect, r"getCount · [0-9.]+ ms", 40)
+        finally:
+            await proxy.stop()
+
+    asyncio.run(scenario())
