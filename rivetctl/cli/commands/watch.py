@@ -1,6 +1,7 @@
 """``rivetctl watch``: a live tail of an actor's events and state changes, reconnecting by itself."""
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,6 +13,12 @@ from rivetctl.frontend.runner import handle_for, run
 
 if TYPE_CHECKING:
     import asyncio
+
+    from rivetctl.client import ActorHandle, Client
+    from rivetctl.client.connection import ActorConnection, Status
+    from rivetctl.client.inspector import Inspector
+    from rivetctl.errors import RivetctlError
+    from rivetctl.output.render import Output
 
 EPILOG = """Examples:
 
@@ -30,6 +37,41 @@ option (an event name starting with '-').
 """
 
 COLUMNS = ("time", "actor", "type", "event", "args")
+
+
+STILL_CONNECTING_AFTER = 2.0
+"""Seconds without a connection (and no failed attempt to report) before stderr says the watch is still
+trying."""
+
+Record = dict[str, Any]
+
+
+class WatchState:
+    """What one watch run has seen: events counted against ``--count``, the connection's history (for the
+    "lost" / "reconnected" lines), and how the run ends (``done``, or ``failed`` with an error). A plain class:
+    this module is imported when the command line is parsed."""
+
+    def __init__(self, count: int | None) -> None:
+        import asyncio
+
+        self.count = count
+        self.events = 0
+        self.connected_once = False
+        self.lost_at: float | None = None
+        self.retry_reported = False
+        self.done = asyncio.Event()
+        self.failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def counted(self) -> None:
+        """One event was written; ``done`` once ``--count`` is reached."""
+        self.events += 1
+        if self.count is not None and self.events >= self.count:
+            self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        """End the run with ``error`` (the first one wins)."""
+        if not self.failed.done():
+            self.failed.set_exception(error)
 
 
 def watch(
@@ -57,6 +99,7 @@ def watch(
     """Stream an actor's events (and state changes) as table rows or JSON lines."""
     from rivetctl.errors import ConfigError, RequestTimeoutError
     from rivetctl.frontend.args import parse_address
+    from rivetctl.frontend.exits import message
     from rivetctl.frontend.store import remember_events, remembered_events
 
     cli = cli_context(ctx)
@@ -66,7 +109,12 @@ def watch(
     out = cli.output
     started = time.time()
     label = address.describe().replace(" ", "/", 1)
-    seen: dict[str, Any] = {"n": 0}
+    nothing_to_watch = ConfigError(
+        f"nothing to watch: name the events, e.g. `rivetctl watch {name} {key} EVENT...` "
+        "(RivetKit has no wildcard subscription), or configure them in a profile"
+    )
+    if not names and not state:
+        raise nothing_to_watch
 
     from datetime import UTC, datetime
 
@@ -75,78 +123,64 @@ def watch(
             return f"+{time.time() - started:.3f}s"
         return datetime.now(UTC).isoformat(timespec="milliseconds")
 
-    async def body(client: Any) -> int:
+    async def body(client: "Client") -> int:
         import asyncio
 
+        loop = asyncio.get_running_loop()
+        timeout = cli.opts.timeout
+        deadline = None if timeout is None else loop.time() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - loop.time())
+
+        seen = WatchState(count)
         handle = handle_for(client, address, params=params, create=not no_create)
-        watch_state = state
-        inspector = None
-        if watch_state:
-            inspector = await _state_inspector(client, handle, out)
-            watch_state = inspector is not None
-        if not names and not watch_state:
-            raise ConfigError(
-                f"nothing to watch: name the events, e.g. `rivetctl watch {name} {key} EVENT...` "
-                "(RivetKit has no wildcard subscription), or configure them in a profile"
-            )
-        done = asyncio.Event()
         conn = handle.connect(params)
+        _narrate(conn, seen, out, label=label, endpoint=client.options.endpoint, timeout=timeout)
 
-        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def on_status(status: str, *rest: Any) -> None:
-            if status == "idle" and conn.error is not None and not failed.done():
-                failed.set_exception(conn.error)  # fatal: reconnection stopped
-            if status == "disconnected":
-                seen.setdefault("lost_at", time.monotonic())
-                why = f" ({conn.last_failure})" if conn.last_failure else ""
-                out.info(f"rivetctl: connection to {label} lost{why}; reconnecting…")
-            elif status == "connected" and seen.get("opened"):
-                gap = time.monotonic() - seen.get("lost_at", time.monotonic())
-                out.info(f"rivetctl: reconnected to {label} after {gap:.1f} s; events sent meanwhile are lost")
-            if status == "connected":
-                seen["opened"] = 1
-                seen.pop("lost_at", None)
-
-        conn.on_status(on_status)
-
-        def emit(record: dict[str, Any]) -> None:
-            out.stream(record, COLUMNS)
-            if record["type"] != "event":
+        def emit(record: Record) -> None:
+            if seen.done.is_set() or seen.failed.done():
                 return
-            seen["n"] += 1
-            if count is not None and seen["n"] >= count:
-                done.set()
+            try:
+                out.stream(record, COLUMNS)
+            except BrokenPipeError as exc:  # the reader went away (`| head -1`): end the watch quietly
+                seen.fail(exc)
+                return
+            if record["type"] == "event":
+                seen.counted()
 
         for event in names:
 
             def on_event(*args: Any, _event: str = event) -> None:
-                if not done.is_set():
-                    emit(
-                        {
-                            "time": stamp(),
-                            "actor": label,
-                            "type": "event",
-                            "event": _event,
-                            "args": list(args),
-                        }
-                    )
+                emit({"time": stamp(), "actor": label, "type": "event", "event": _event, "args": list(args)})
 
             conn.on(event, on_event)
-        tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(done.wait()), failed]
-        if watch_state and inspector is not None:
-            tasks.append(asyncio.ensure_future(_poll_state(inspector, state_interval, done, emit, stamp, label)))
+        tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(seen.done.wait()), seen.failed]
         try:
-            await conn.wait_open(timeout=cli.opts.timeout)
+            # Waits through failed attempts (each one told on stderr by _narrate) until --timeout, if any.
+            try:
+                await conn.wait_open(timeout=remaining())
+            except RequestTimeoutError:
+                why = f": last failure: {message(conn.last_failure)}" if conn.last_failure else ""
+                raise RequestTimeoutError(f"not connected within --timeout {timeout:g} s{why}") from None
+            watch_state = False
+            if state and conn.actor_id is not None:
+                inspector = await _state_inspector(client, handle, conn.actor_id, out)
+                if inspector is not None:
+                    watch_state = True
+                    poll = _poll_state(inspector, state_interval, seen.done, emit, stamp, label)
+                    tasks.append(asyncio.ensure_future(poll))
+            if not names and not watch_state:
+                raise nothing_to_watch
             if names:
                 out.info(f"rivetctl: watching {label}: {', '.join(names)}" + (" + state" if watch_state else ""))
             else:
                 out.info(f"rivetctl: watching {label}: state only")
-            timeout = cli.opts.timeout
-            finished, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finished, _ = await asyncio.wait(tasks, timeout=remaining(), return_when=asyncio.FIRST_COMPLETED)
             for task in finished:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                error = task.exception()
+                if error is not None:
+                    raise error
             if not finished and not until_timeout:
                 raise RequestTimeoutError(f"watch ended after --timeout {timeout:g} s")
             return 0
@@ -159,18 +193,58 @@ def watch(
     run(cli, body)
 
 
-async def _state_inspector(client: Any, handle: Any, out: Any) -> Any:
+def _narrate(
+    conn: "ActorConnection", seen: WatchState, out: "Output", *, label: str, endpoint: str, timeout: float | None
+) -> None:
+    """Tell stderr what the connection is doing: each failed attempt and when the next one comes (at most one
+    line per attempt), a connection lost and regained, and a connection that is slow to come up. A fatal error
+    ends the run through ``seen``."""
+    import asyncio
+
+    from rivetctl.frontend.exits import message
+
+    until = f" (until --timeout {timeout:g} s)" if timeout is not None else ""
+
+    def on_retry(error: "RivetctlError", delay: float) -> None:
+        seen.retry_reported = True
+        out.info(f"rivetctl: {message(error)}; retrying in {delay:.1f} s{until}, Ctrl-C to stop")
+
+    def on_status(status: "Status") -> None:
+        if status == "idle" and conn.error is not None:
+            seen.fail(conn.error)  # fatal: reconnection stopped
+        elif status == "disconnected":
+            if seen.lost_at is None:
+                seen.lost_at = time.monotonic()
+            why = f" ({message(conn.last_failure)})" if conn.last_failure else ""
+            out.info(f"rivetctl: connection to {label} lost{why}; reconnecting…")
+        elif status == "connected":
+            if seen.connected_once:
+                gap = time.monotonic() - (seen.lost_at if seen.lost_at is not None else time.monotonic())
+                out.info(f"rivetctl: reconnected to {label} after {gap:.1f} s; events sent meanwhile are lost")
+            seen.connected_once = True
+            seen.lost_at = None
+
+    def still_connecting() -> None:
+        if conn.status == "connecting" and not seen.connected_once and not seen.retry_reported:
+            out.info(f"rivetctl: still connecting to {label} at {endpoint}{until}, Ctrl-C to stop")
+
+    conn.on_retry(on_retry)
+    conn.on_status(on_status)
+    timer = asyncio.get_running_loop().call_later(STILL_CONNECTING_AFTER, still_connecting)
+    conn.on_open(timer.cancel)
+
+
+async def _state_inspector(client: "Client", handle: "ActorHandle", actor_id: str, out: "Output") -> "Inspector | None":
     """An inspector for the actor, or ``None`` (with a note) if state cannot be read."""
     from rivetctl.client.inspector import Inspector
-    from rivetctl.errors import RivetctlError
+    from rivetctl.errors import ActorNotFoundError, RivetctlError, UnknownActorNameError
 
     try:
-        actor_id = await handle.resolve()
         inspector = Inspector(client, actor_id, name=handle.name)
         summary = await inspector.summary()
+    except (ActorNotFoundError, UnknownActorNameError):
+        raise
     except RivetctlError as exc:
-        if getattr(exc, "full_code", "") in ("actor.not_found",) or type(exc).__name__ == "UnknownActorNameError":
-            raise
         out.info(f"rivetctl: state changes unavailable ({exc})")
         return None
     if not summary.get("isStateEnabled", True):
@@ -179,11 +253,16 @@ async def _state_inspector(client: Any, handle: Any, out: Any) -> Any:
 
 
 async def _poll_state(
-    inspector: Any, interval: float, done: "asyncio.Event", emit: Any, stamp: Any, label: str
+    inspector: "Inspector",
+    interval: float,
+    done: "asyncio.Event",
+    emit: Callable[[Record], None],
+    stamp: Callable[[], str],
+    label: str,
 ) -> None:
     import asyncio
 
-    from rivetctl.errors import NetworkError, RivetctlError
+    from rivetctl.errors import RivetctlError
 
     previous: Any = await inspector.state()
     emit({"time": stamp(), "actor": label, "type": "state", "event": "", "args": previous})
@@ -191,9 +270,7 @@ async def _poll_state(
         await asyncio.sleep(interval)
         try:
             current = await inspector.state()
-        except NetworkError:
-            continue
-        except RivetctlError:
+        except RivetctlError:  # the actor is restarting, the server briefly unreachable: poll again
             continue
         if current != previous:
             emit(
