@@ -156,7 +156,11 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    """Run the CLI; returns the exit code (the console script exits with it)."""
+    """Run the CLI; returns the exit code (the console script exits with it).
+
+    Output to a pipe whose reader went away (``rivetctl watch … | head -1``, ``rivetctl actors | true``)
+    ends the command quietly with exit 0, whichever command was writing: the reader has what it wanted.
+    """
     err = stderr or sys.stderr
     root = typer.main.get_command(app)
     args = hoist_global_options(
@@ -168,35 +172,58 @@ def main(
     show_tb = "--traceback" in args
     json_errors = _wants_json(args)
     try:
-        result: Any = root.main(args=args, prog_name="rivetctl", standalone_mode=False, obj=streams)
+        try:
+            return _invoke(root, args, streams)
+        except BrokenPipeError:
+            raise
+        except Exception as exc:
+            return _report(exc, err=err, stdout=stdout, show_tb=show_tb, json_errors=json_errors)
+    except BrokenPipeError:  # from the command, or from writing the error document to a closed stdout
+        if stdout is None:
+            _silence_stdout()
+        return 0
+
+
+def _invoke(root: Any, args: list[str], streams: Streams) -> int:
+    """Parse ``args`` and run the command (click's ``make_context`` and ``invoke``), so that every exception
+    reaches :func:`main`: click's own ``main()`` turns a closed pipe into ``exit 1`` on its way out."""
+    try:
+        with root.make_context("rivetctl", args, obj=streams) as ctx:
+            result: Any = root.invoke(ctx)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt, EOFError):
         from rivetctl.frontend.exits import Exit
 
-        err.write("rivetctl: interrupted\n")
+        (streams.stderr or sys.stderr).write("rivetctl: interrupted\n")
         return int(Exit.INTERRUPTED)
-    except BrokenPipeError:
-        _silence_broken_pipe()
-        return 0
-    except Exception as exc:
-        from rivetctl.frontend import exits
 
-        if _is_usage_error(exc):
-            exc.show(file=err)  # type: ignore[attr-defined]
-            return int(getattr(exc, "exit_code", exits.Exit.USAGE))
-        if show_tb:
-            import traceback
 
-            traceback.print_exc(file=err)
-        code = exits.exit_code(exc)
-        if json_errors:
-            from rivetctl.output.render import dumps
+def _report(exc: Exception, *, err: IO[str], stdout: IO[str] | None, show_tb: bool, json_errors: bool) -> int:
+    """An exception as a one-line message on stderr (and ``{"error": …}`` on stdout for ``-o json``)."""
+    from rivetctl.frontend import exits
 
-            (stdout or sys.stdout).write(dumps(exits.error_document(exc)) + "\n")
-        err.write(f"rivetctl: {exits.message(exc)}\n")
-        return int(code)
+    if _is_usage_error(exc):
+        exc.show(file=err)  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", exits.Exit.USAGE))
+    if show_tb:
+        import traceback
+
+        traceback.print_exception(exc, file=err)
+    code = exits.exit_code(exc)
+    err.write(f"rivetctl: {exits.message(exc)}\n")
+    if json_errors:
+        from rivetctl.output.render import dumps
+
+        out = stdout or sys.stdout
+        try:
+            out.write(dumps(exits.error_document(exc)) + "\n")
+            out.flush()
+        except BrokenPipeError:  # the error still decides the exit code
+            if stdout is None:
+                _silence_stdout()
+    return int(code)
 
 
 def _is_usage_error(exc: Exception) -> bool:
@@ -215,7 +242,10 @@ def _wants_json(args: list[str]) -> bool:
     return False
 
 
-def _silence_broken_pipe() -> None:
+def _silence_stdout() -> None:
+    """Point the process's stdout at ``/dev/null``, so that the interpreter's final flush of what is still
+    buffered does not fail again ("Exception ignored … BrokenPipeError"): Python's documentation, "Note on
+    SIGPIPE"."""
     import os
 
     try:

@@ -46,6 +46,10 @@ PRECEDENCE = (
     "Options before the command are global; each command's own options follow it. A setting comes from its "
     "option, else the environment, else the current profile, else the default."
 )
+CLOSED_PIPE = (
+    "Output into a pipe whose reader has gone (rivetctl watch ... | head -1) ends any command quietly with "
+    "status 0: no traceback, no message. An error that happened first keeps its own status."
+)
 
 _ROFF_CHARS = {"\\": r"\(rs", "-": r"\-", "'": r"\(aq", "`": r"\(ga", "~": r"\(ti", "^": r"\(ha"}
 
@@ -133,6 +137,7 @@ def page(tree: Cmd) -> str:
     lines.append(".SH EXIT STATUS")
     for code, text in sorted(EXIT_DESCRIPTIONS.items()):
         lines += [".TP", _b(str(int(code))), roff(text[:1].upper() + text[1:] + ".")]
+    lines += [".PP", roff(CLOSED_PIPE)]
     lines.append(".SH EXAMPLES")
     sections = [("", root_examples)] + [(c.key, split_doc(c.epilog)[1]) for c in tree.walk() if c.path]
     for key, examples in sections:

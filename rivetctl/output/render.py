@@ -1,12 +1,16 @@
 """Writes results in the chosen output mode: rich on a terminal, JSON / JSON lines / YAML / raw for pipes.
 
 The mode is decided once (``auto`` → ``table`` on a TTY, ``json`` otherwise; streams use ``jsonl`` when not
-a table). Diagnostics go to stderr; server text is escaped before it reaches a terminal.
+a table). Diagnostics go to stderr; server text is escaped before it reaches a terminal. Writing to a closed
+pipe raises ``BrokenPipeError`` in every mode (rich's console too, instead of its own exit), for the caller
+to end quietly.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -60,9 +64,9 @@ class Output:
 
     def console(self) -> Console:
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(file=self.stdout, no_color=not self.color, highlight=self.color, soft_wrap=True)
+            self._console = _console_class()(
+                file=self.stdout, no_color=not self.color, highlight=self.color, soft_wrap=True
+            )
         return self._console
 
     def err_console(self) -> Console:
@@ -73,6 +77,7 @@ class Output:
         return self._err_console
 
     def _write(self, text: str) -> None:
+        # A reader that went away raises BrokenPipeError here; ``rivetctl.cli.app.main`` ends the run quietly.
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
@@ -149,6 +154,25 @@ class Output:
         """A diagnostic line on stderr."""
         self.stderr.write(escape_control(message) + "\n")
         self.stderr.flush()
+
+
+_console_cls: type[Console] | None = None
+
+
+def _console_class() -> type[Console]:
+    """rich's ``Console``, except that a closed pipe raises ``BrokenPipeError`` (rich's default
+    ``on_broken_pipe`` exits with status 1 on its own)."""
+    global _console_cls
+    if _console_cls is None:
+        from rich.console import Console
+
+        class PipeConsole(Console):
+            def on_broken_pipe(self) -> None:
+                self.quiet = True  # nothing more is written
+                raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+        _console_cls = PipeConsole
+    return _console_cls
 
 
 def _cell(value: Any) -> str:
