@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import IO, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from rivetctl import __version__
 from rivetctl.cli.argv import command_options, hoist_global_options, option_table
@@ -163,10 +164,11 @@ def main(
     """
     err = stderr or sys.stderr
     root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)  # a LazyGroup
     args = hoist_global_options(
         list(sys.argv[1:] if argv is None else argv),
         option_table(root.params),
-        lambda name: command_options(root.get_command(typer.Context(root), name)),  # type: ignore[attr-defined]
+        lambda name: command_options(root.get_command(typer.Context(root), name)),
     )
     streams = Streams(env=env, stdin=stdin, stdout=stdout, stderr=stderr)
     show_tb = "--traceback" in args
@@ -184,12 +186,12 @@ def main(
         return 0
 
 
-def _invoke(root: Any, args: list[str], streams: Streams) -> int:
+def _invoke(root: TyperGroup, args: list[str], streams: Streams) -> int:
     """Parse ``args`` and run the command (click's ``make_context`` and ``invoke``), so that every exception
     reaches :func:`main`: click's own ``main()`` turns a closed pipe into ``exit 1`` on its way out."""
     try:
         with root.make_context("rivetctl", args, obj=streams) as ctx:
-            result: Any = root.invoke(ctx)
+            result: object = root.invoke(ctx)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
