@@ -199,7 +199,7 @@ const notes = actor({
 
 // A queue: messages wait in the actor's "jobs" queue until `work` takes them, so the inspector's queue list
 // shows the ones not taken yet. Clients can also send to "jobs" directly (the queue route).
-const jobs = actor({
+const worker = actor({
 	state: { done: [] },
 	queues: { jobs: queue() },
 	actions: {
@@ -248,6 +248,6 @@ const onboarding = actor({
 });
 
 export const registry = setup({
-	use: { counter, chatRoom, withInput, secure, timeouts, notes, jobs, onboarding },
+	use: { counter, chatRoom, withInput, secure, timeouts, notes, worker, onboarding },
 	noWelcome: true,
 });

@@ -59,7 +59,7 @@ def inspector(endpoint: str, name: str, key: str, route: str) -> Any:
 
 def test_registry_has_the_sqlite_queue_and_workflow_actors(rivetctl: Any) -> None:
     names = {row["name"] for row in rivetctl("actors")}
-    assert {"notes", "jobs", "onboarding"} <= names
+    assert {"notes", "worker", "onboarding"} <= names
 
 
 def test_notes_sqlite_actions_and_inspector_rows(rivetctl: Any, endpoint: str, key: str) -> None:
@@ -81,18 +81,18 @@ def test_notes_sqlite_actions_and_inspector_rows(rivetctl: Any, endpoint: str, k
     assert [(r["id"], r["body"], r["tag"]) for r in rows] == [(1, "hello world", "greeting")]
 
 
-def test_jobs_queue_keeps_what_the_actor_has_not_taken(rivetctl: Any, endpoint: str, key: str) -> None:
-    assert rivetctl("call", "jobs", key, "enqueue", '{"task":"a"}', '{"task":"b"}', '"c"') == 3
-    assert rivetctl("call", "jobs", key, "work", "1") == [{"task": "a"}]
+def test_worker_queue_keeps_what_the_actor_has_not_taken(rivetctl: Any, endpoint: str, key: str) -> None:
+    assert rivetctl("call", "worker", key, "enqueue", '{"task":"a"}', '{"task":"b"}', '"c"') == 3
+    assert rivetctl("call", "worker", key, "work", "1") == [{"task": "a"}]
 
-    queue = inspector(endpoint, "jobs", key, "queue?limit=10")
+    queue = inspector(endpoint, "worker", key, "queue?limit=10")
     assert queue["size"] == 2
     assert [m["name"] for m in queue["messages"]] == ["jobs", "jobs"]
-    assert inspector(endpoint, "jobs", key, "summary")["queueSize"] == 2
+    assert inspector(endpoint, "worker", key, "summary")["queueSize"] == 2
 
-    assert rivetctl("call", "jobs", key, "work", "5") == [{"task": "b"}, "c"]
-    assert [d["body"] for d in rivetctl("call", "jobs", key, "getDone")] == [{"task": "a"}, {"task": "b"}, "c"]
-    assert inspector(endpoint, "jobs", key, "queue")["size"] == 0
+    assert rivetctl("call", "worker", key, "work", "5") == [{"task": "b"}, "c"]
+    assert [d["body"] for d in rivetctl("call", "worker", key, "getDone")] == [{"task": "a"}, {"task": "b"}, "c"]
+    assert inspector(endpoint, "worker", key, "queue")["size"] == 0
 
 
 def test_onboarding_workflow_runs_and_has_a_history(rivetctl: Any, endpoint: str, key: str) -> None:
