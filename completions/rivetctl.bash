@@ -9,7 +9,7 @@
 # The subcommands of command path $1 ('' is rivetctl itself).
 _rivetctl_subcommands() {
     case $1 in
-        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue watch connect repl completions man dev-server ping config' ;;
+        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue sql watch connect repl completions man dev-server ping config' ;;
         'config') REPLY='set use list show delete path' ;;
         *) return 1 ;;
     esac
@@ -30,6 +30,7 @@ _rivetctl_options() {
         'state') REPLY='--set --patch --edit --force -h --help' ;;
         'connections') REPLY='--show-secrets -h --help' ;;
         'queue') REPLY='--limit --send --clear -y --yes -h --help' ;;
+        'sql') REPLY='--arg --write --tables --schema --rows --limit --offset --all -h --help' ;;
         'watch') REPLY='--count --until-timeout --state --no-state --state-interval --timestamps --no-create -h --help' ;;
         'connect') REPLY='--sub --linger --wait -h --help' ;;
         'repl') REPLY='--wait -h --help' ;;
@@ -56,7 +57,7 @@ _rivetctl_optval() {
         '|--token') REPLY='' ;;
         '|--encoding') REPLY='choice:json cbor bare' ;;
         '|--profile') REPLY='profile' ;;
-        '|-o'|'|--output') REPLY='choice:auto table json jsonl yaml raw' ;;
+        '|-o'|'|--output') REPLY='choice:auto table json jsonl yaml raw csv' ;;
         '|--timeout') REPLY='' ;;
         '|--param') REPLY='' ;;
         '|--params') REPLY='' ;;
@@ -72,6 +73,10 @@ _rivetctl_optval() {
         'state|--patch') REPLY='' ;;
         'queue|--limit') REPLY='' ;;
         'queue|--send') REPLY='' ;;
+        'sql|--arg') REPLY='' ;;
+        'sql|--rows') REPLY='' ;;
+        'sql|--limit') REPLY='' ;;
+        'sql|--offset') REPLY='' ;;
         'watch|--count') REPLY='' ;;
         'watch|--state-interval') REPLY='' ;;
         'watch|--timestamps') REPLY='choice:absolute relative' ;;
@@ -106,6 +111,7 @@ _rivetctl_arg() {
         'state') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'connections') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'queue') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
+        'sql') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; 2) REPLY='' ;; *) return 1 ;; esac ;;
         'watch') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) REPLY='' ;; esac ;;
         'connect') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'repl') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;

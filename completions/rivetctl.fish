@@ -9,14 +9,14 @@
 function __rivetctl_subcommands --argument-names path
     switch $path
         case ''
-            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue watch connect repl completions man dev-server ping config
+            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue sql watch connect repl completions man dev-server ping config
         case 'config'
             printf '%s\n' set use list show delete path
     end
 end
 
 function __rivetctl_takes_value --argument-names path opt
-    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
+    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
 end
 
 # Parse the tokens before the cursor once per command line: command path, arguments so far, whether
@@ -113,6 +113,7 @@ complete -c rivetctl -n '__rivetctl_arg "" 0' -a inspect-id -d 'Decode an actor 
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a state -d 'Print an actor\'s state, or replace, patch or edit it (through its inspector)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a connections -d 'List an actor\'s live connections: id, params, connection state, hibernatable'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a queue -d 'List an actor\'s queue (size, limit, messages), send a message to it, or clear it'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a sql -d 'Query an actor\'s SQLite database: one statement, its tables, their columns or rows, or a SQL shell'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a watch -d 'Stream an actor\'s events (and state changes) as table rows or JSON lines'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a connect -d 'Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a repl -d 'The interactive REPL (script mode when stdin is not a terminal)'
@@ -126,7 +127,7 @@ complete -c rivetctl -n '__rivetctl_at ""' -s n -l namespace -x -d 'Namespace'
 complete -c rivetctl -n '__rivetctl_at ""' -l token -x -d 'Engine token'
 complete -c rivetctl -n '__rivetctl_at ""' -l encoding -x -a 'json cbor bare' -d 'Wire encoding'
 complete -c rivetctl -n '__rivetctl_at ""' -l profile -x -a '(__rivetctl_profiles)' -d 'Config profile to use'
-complete -c rivetctl -n '__rivetctl_at ""' -s o -l output -x -a 'auto table json jsonl yaml raw' -d 'Output format (auto: table on a terminal, else json)'
+complete -c rivetctl -n '__rivetctl_at ""' -s o -l output -x -a 'auto table json jsonl yaml raw csv' -d 'Output format (auto: table on a terminal, else json)'
 complete -c rivetctl -n '__rivetctl_at ""' -l timeout -x -d 'Seconds to wait for an answer (or for watch, overall)'
 complete -c rivetctl -n '__rivetctl_at ""' -l param -x -d 'Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable'
 complete -c rivetctl -n '__rivetctl_at ""' -l params -x -d 'Connection params as JSON or @file'
@@ -200,6 +201,18 @@ complete -c rivetctl -n '__rivetctl_at "queue"' -l clear -d 'Remove every messag
 complete -c rivetctl -n '__rivetctl_at "queue"' -s y -l yes -d 'Do not ask (needed for --clear off a terminal)'
 complete -c rivetctl -n '__rivetctl_at "queue"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "queue" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl sql
+complete -c rivetctl -n '__rivetctl_at "sql"' -l arg -x -d 'Bind VALUE to the next ? of STATEMENT; repeatable'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l write -d 'Allow statements that change the database (the shell then asks no more)'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l tables -d 'List the tables with their row and column counts'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l schema -d 'Print the columns of the table named as STATEMENT, or of every table'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l rows -x -d 'Print a page of TABLE\'s rows'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l limit -x -d '--rows: how many rows [default: 100]'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l offset -x -d '--rows: rows to skip first [default: 0]'
+complete -c rivetctl -n '__rivetctl_at "sql"' -l all -d '--tables, --schema: include the runtime\'s own _rivet_* tables'
+complete -c rivetctl -n '__rivetctl_at "sql"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "sql" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl watch
 complete -c rivetctl -n '__rivetctl_at "watch"' -l count -x -d 'Stop after N events'

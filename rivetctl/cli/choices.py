@@ -5,7 +5,8 @@ from enum import StrEnum
 
 
 class OutputMode(StrEnum):
-    """``-o``: the values of :data:`rivetctl.output.render.MODES` (a test keeps them equal)."""
+    """``-o``: the values of :data:`rivetctl.output.render.MODES`, and ``csv``, which only ``sql`` writes (a
+    test keeps them so)."""
 
     AUTO = "auto"
     TABLE = "table"
@@ -13,6 +14,7 @@ class OutputMode(StrEnum):
     JSONL = "jsonl"
     YAML = "yaml"
     RAW = "raw"
+    CSV = "csv"
 
 
 class WireEncoding(StrEnum):

@@ -77,8 +77,13 @@ class Settings:
 
     @property
     def output(self) -> Output:
+        """The writer of the chosen ``-o`` mode; ``-o csv`` is a usage error here (only ``sql`` writes CSV, with
+        its own writer)."""
         if self._output is None:
-            from rivetctl.output.render import Output
+            from rivetctl.output.render import MODES, Output
+
+            if self.opts.output is not None and self.opts.output not in MODES:
+                raise ConfigError(f"-o {self.opts.output} is for the sql command only; use one of {', '.join(MODES)}")
 
             self._output = Output(self.opts.output, stdout=self.stdout, stderr=self.stderr, color=self.color)
         return self._output

@@ -126,7 +126,7 @@ def test_tree_knows_value_choices(tree: Cmd) -> None:
     by_path = {c.key: c for c in tree.walk()}
     options = {n: o for o in by_path[""].options for n in o.names}
     assert options["--encoding"].values.choices == ("json", "cbor", "bare")
-    assert options["-o"].values.choices == ("auto", "table", "json", "jsonl", "yaml", "raw")
+    assert options["-o"].values.choices == ("auto", "table", "json", "jsonl", "yaml", "raw", "csv")
     assert options["--profile"].values.kind == "profile"
     assert not options["--insecure"].metavar and options["--verbose"].repeatable
     watch = {n: o for o in by_path["watch"].options for n in o.names}

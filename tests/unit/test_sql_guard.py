@@ -1,11 +1,24 @@
 """The SQL write guard decides on SQLite's tokens: what writes is refused, what only reads passes, and a
-word inside a string, quoted name or comment changes nothing. Statements split at top-level ``;`` only."""
+word inside a string, quoted name or comment changes nothing. Statements split at top-level ``;`` only.
+What results print as: their columns, CSV, SQLite's own error message."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from rivetctl.frontend.sql import split_statements, tokens, write_reason
+from rivetctl.errors import ActorError
+from rivetctl.frontend.sql import (
+    Unterminated,
+    csv_text,
+    explain_error,
+    result_columns,
+    split_statements,
+    statements_of,
+    tokens,
+    write_reason,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +37,8 @@ from rivetctl.frontend.sql import split_statements, tokens, write_reason
         "pragma user_version",
         "SELECT 'it''s; fine'",
         "  SELECT 1 ;  ",
+        "WITH t AS (SELECT replace(body, 'a', 'b') AS b FROM notes) SELECT * FROM t",
+        "SELECT 'DELETE'",
     ],
 )
 def test_read_only(sql: str) -> None:
@@ -52,6 +67,11 @@ def test_read_only(sql: str) -> None:
         ("SELECT 1; SELECT 2", "several statements"),
         ("SELECT 'unterminated", "unterminated"),
         ("", "no statement"),
+        ("WITH t AS (SELECT 1) REPLACE INTO notes VALUES (1, 'x')", "REPLACE"),
+        ("WITH t AS (SELECT 1) INSERT OR REPLACE INTO notes SELECT * FROM t", "INSERT"),
+        ("CREATE TRIGGER tr AFTER INSERT ON notes BEGIN DELETE FROM notes; END", "CREATE"),
+        ("SELECT 1 AS trigger, 2 AS begin; DELETE FROM notes; SELECT 3 AS end", "several statements"),
+        ("SELEC 1", "not a known read-only statement"),
     ],
 )
 def test_writes_are_named(sql: str, why: str) -> None:
@@ -88,3 +108,42 @@ def test_tokens_of_quoted_names_and_parameters() -> None:
     kinds = [(t.kind, t.text) for t in tokens('SELECT "a""b", `c`, [d e], ?1, :name FROM t')]
     assert ("ident", '"a""b"') in kinds and ("ident", "[d e]") in kinds
     assert ("param", "?1") in kinds and ("param", ":name") in kinds
+
+
+def test_only_a_create_trigger_keeps_its_body_together() -> None:
+    text = "SELECT 1 AS trigger, 2 AS begin; DELETE FROM notes; SELECT 3 AS end;"
+    assert split_statements(text)[0] == ["SELECT 1 AS trigger, 2 AS begin", "DELETE FROM notes", "SELECT 3 AS end"]
+    trigger = "CREATE TEMP TRIGGER t AFTER INSERT ON n BEGIN SELECT 1; END; SELECT 2;"
+    assert split_statements(trigger)[0] == ["CREATE TEMP TRIGGER t AFTER INSERT ON n BEGIN SELECT 1; END", "SELECT 2"]
+
+
+def test_statements_of_takes_a_last_statement_without_its_semicolon() -> None:
+    assert statements_of("SELECT 1; SELECT 2") == ["SELECT 1", "SELECT 2"]
+    assert statements_of("SELECT 1; -- done") == ["SELECT 1"]
+    assert statements_of("  ") == []
+    with pytest.raises(Unterminated):
+        statements_of("SELECT 1; SELECT 'x")
+
+
+def test_result_columns_in_first_seen_order_and_csv() -> None:
+    rows: list[dict[str, Any]] = [{"b": 1, "a": None}, {"a": "x,y", "c": [1, {"k": "v"}]}, {"c": True, "b": 1.5}]
+    columns = result_columns(rows)
+    assert columns == ["b", "a", "c"]
+    assert csv_text(columns, rows).splitlines() == [
+        "b,a,c",
+        "1,,",
+        ',"x,y","[1, {""k"": ""v""}]"',
+        "1.5,,true",
+    ]
+
+
+def test_sqlite_errors_are_said_plainly() -> None:
+    chain = (
+        "actor x generation 1 key k\n\nCaused by:\n"
+        '    failed to prepare sqlite execute statement: near "SELEC": syntax error'
+    )
+    exc = ActorError("core", "internal_error", "An internal error occurred", metadata={"error": chain}, ray_id="r1")
+    plain = explain_error(exc)
+    assert plain.full_code == "sqlite.error" and plain.message == 'near "SELEC": syntax error' and plain.ray_id == "r1"
+    other = ActorError("core", "internal_error", "An internal error occurred", metadata={"error": "boom"})
+    assert explain_error(other) is other

@@ -89,6 +89,12 @@ def _queue(app: typer.Typer) -> None:
     app.command("queue", cls=Command, epilog=runtime.QUEUE_EPILOG)(runtime.queue)
 
 
+def _sql(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import sql
+
+    app.command("sql", cls=Command, epilog=sql.EPILOG)(sql.sql)
+
+
 def _watch(app: typer.Typer) -> None:
     from rivetctl.cli.commands import watch
 
@@ -152,6 +158,10 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
     "state": (_state, "Print an actor's state, or replace, patch or edit it (through its inspector)."),
     "connections": (_connections, "List an actor's live connections: id, params, connection state, hibernatable."),
     "queue": (_queue, "List an actor's queue (size, limit, messages), send a message to it, or clear it."),
+    "sql": (
+        _sql,
+        "Query an actor's SQLite database: one statement, its tables, their columns or rows, or a SQL shell.",
+    ),
     "watch": (_watch, "Stream an actor's events (and state changes) as table rows or JSON lines."),
     "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
     "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),
