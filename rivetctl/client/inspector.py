@@ -175,10 +175,27 @@ class Inspector:
 
     # -- workflow -------------------------------------------------------------------------------------------
 
-    async def workflow(self) -> dict[str, Any]:
-        """``{"history", "workflowState", "isWorkflowEnabled"}``."""
-        data = await self._request("GET", "workflow-history")
-        return data if isinstance(data, dict) else {}
+    async def workflow(self, *, settle: float = 3.0) -> dict[str, Any]:
+        """``{"history", "workflowState", "isWorkflowEnabled"}``.
+
+        An actor that has just woken up answers ``"history": null`` beside its workflow's state until the
+        workflow has run through its history again (a tenth of a second or so); this asks again, for up to
+        ``settle`` seconds, while that is the answer."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle
+        while True:
+            data = await self._request("GET", "workflow-history")
+            data = data if isinstance(data, dict) else {}
+            loading = (
+                data.get("isWorkflowEnabled")
+                and data.get("history") is None
+                and data.get("workflowState") not in (None, "pending")
+            )
+            if not loading or loop.time() >= deadline:
+                return data
+            await asyncio.sleep(0.1)
 
     async def workflow_replay(self, entry_id: str) -> dict[str, Any]:
         """Re-run the workflow from ``entry_id`` (that entry and the later ones are dropped); the new history."""

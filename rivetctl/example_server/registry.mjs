@@ -247,7 +247,76 @@ const onboarding = actor({
 	},
 });
 
+// A workflow that fails: its "chargeCard" step throws on every attempt (three attempts, a few ms apart), so the
+// entry ends EXHAUSTED with the last error and the workflow "failed"; "sendReceipt" never runs.
+const payment = actor({
+	createState: (_c, input) => ({ amount: input?.amount ?? 42, attempts: 0 }),
+	run: workflow(async (ctx) => {
+		await ctx.step("reserveFunds", async (s) => s.state.amount);
+		await ctx.step({
+			name: "chargeCard",
+			maxRetries: 2,
+			retryBackoffBase: 10,
+			retryBackoffMax: 50,
+			run: async (s) => {
+				s.state.attempts += 1;
+				throw new Error(`card declined (attempt ${s.state.attempts})`);
+			},
+		});
+		await ctx.step("sendReceipt", async () => "sent");
+	}),
+	actions: {
+		getPayment: (c) => c.state,
+	},
+});
+
+// A workflow that sleeps for a day after its first step: the history holds a PENDING sleep entry and the
+// workflow is "sleeping" for as long as a test runs.
+const reminder = actor({
+	createState: (_c, input) => ({ note: input?.note ?? "water the plants", reminded: false }),
+	run: workflow(async (ctx) => {
+		await ctx.step("schedule", async (s) => s.state.note);
+		await ctx.sleep("waitADay", 24 * 60 * 60 * 1000);
+		await ctx.step("remind", async (s) => {
+			s.state.reminded = true;
+		});
+	}),
+	actions: {
+		getReminder: (c) => c.state,
+	},
+});
+
+// A workflow with a join (two branches run side by side, both awaited) and a race (the first branch to finish
+// wins; the other one, asleep for an hour, loses and its entries are dropped), then a step recording both.
+const fanout = actor({
+	createState: () => ({ gathered: null, winner: null, done: false }),
+	run: workflow(async (ctx) => {
+		const gathered = await ctx.join("gather", {
+			left: { run: async (b) => await b.step("fetchLeft", async () => "left data") },
+			right: { run: async (b) => await b.step("fetchRight", async () => ({ rows: 3 })) },
+		});
+		const raced = await ctx.race("fastest", [
+			{ name: "quick", run: async (b) => await b.step("quickAnswer", async () => 42) },
+			{
+				name: "slow",
+				run: async (b) => {
+					await b.sleep("slowTimer", 60 * 60 * 1000);
+					return -1;
+				},
+			},
+		]);
+		await ctx.step("record", async (s) => {
+			s.state.gathered = gathered;
+			s.state.winner = raced.winner;
+			s.state.done = true;
+		});
+	}),
+	actions: {
+		getResults: (c) => c.state,
+	},
+});
+
 export const registry = setup({
-	use: { counter, chatRoom, withInput, secure, timeouts, notes, worker, onboarding },
+	use: { counter, chatRoom, withInput, secure, timeouts, notes, worker, onboarding, payment, reminder, fanout },
 	noWelcome: true,
 });

@@ -95,6 +95,18 @@ def _sql(app: typer.Typer) -> None:
     app.command("sql", cls=Command, epilog=sql.EPILOG)(sql.sql)
 
 
+def _workflow(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import workflow
+
+    app.command("workflow", cls=Command, epilog=workflow.WORKFLOW_EPILOG)(workflow.workflow)
+
+
+def _traces(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import workflow
+
+    app.command("traces", cls=Command, epilog=workflow.TRACES_EPILOG)(workflow.traces)
+
+
 def _watch(app: typer.Typer) -> None:
     from rivetctl.cli.commands import watch
 
@@ -162,6 +174,8 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
         _sql,
         "Query an actor's SQLite database: one statement, its tables, their columns or rows, or a SQL shell.",
     ),
+    "workflow": (_workflow, "Show an actor's workflow history as a tree; follow it, or replay it from an entry."),
+    "traces": (_traces, "Show an actor's trace spans (OpenTelemetry) as a waterfall."),
     "watch": (_watch, "Stream an actor's events (and state changes) as table rows or JSON lines."),
     "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
     "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),
