@@ -9,7 +9,7 @@
 # The subcommands of command path $1 ('' is rivetctl itself).
 _rivetctl_subcommands() {
     case $1 in
-        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue sql watch connect repl completions man dev-server ping config' ;;
+        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue sql workflow traces watch connect repl completions man dev-server ping config' ;;
         'config') REPLY='set use list show delete path' ;;
         *) return 1 ;;
     esac
@@ -31,6 +31,8 @@ _rivetctl_options() {
         'connections') REPLY='--show-secrets -h --help' ;;
         'queue') REPLY='--limit --send --clear -y --yes -h --help' ;;
         'sql') REPLY='--arg --write --tables --schema --rows --limit --offset --all -h --help' ;;
+        'workflow') REPLY='-f --follow --interval --replay -y --yes -h --help' ;;
+        'traces') REPLY='-h --help' ;;
         'watch') REPLY='--count --until-timeout --state --no-state --state-interval --timestamps --no-create -h --help' ;;
         'connect') REPLY='--sub --linger --wait -h --help' ;;
         'repl') REPLY='--wait -h --help' ;;
@@ -77,6 +79,8 @@ _rivetctl_optval() {
         'sql|--rows') REPLY='' ;;
         'sql|--limit') REPLY='' ;;
         'sql|--offset') REPLY='' ;;
+        'workflow|--interval') REPLY='' ;;
+        'workflow|--replay') REPLY='' ;;
         'watch|--count') REPLY='' ;;
         'watch|--state-interval') REPLY='' ;;
         'watch|--timestamps') REPLY='choice:absolute relative' ;;
@@ -112,6 +116,8 @@ _rivetctl_arg() {
         'connections') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'queue') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'sql') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; 2) REPLY='' ;; *) return 1 ;; esac ;;
+        'workflow') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
+        'traces') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'watch') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) REPLY='' ;; esac ;;
         'connect') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'repl') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;

@@ -9,14 +9,14 @@
 function __rivetctl_subcommands --argument-names path
     switch $path
         case ''
-            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue sql watch connect repl completions man dev-server ping config
+            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue sql workflow traces watch connect repl completions man dev-server ping config
         case 'config'
             printf '%s\n' set use list show delete path
     end
 end
 
 function __rivetctl_takes_value --argument-names path opt
-    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
+    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'workflow|--interval' 'workflow|--replay' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
 end
 
 # Parse the tokens before the cursor once per command line: command path, arguments so far, whether
@@ -114,6 +114,8 @@ complete -c rivetctl -n '__rivetctl_arg "" 0' -a state -d 'Print an actor\'s sta
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a connections -d 'List an actor\'s live connections: id, params, connection state, hibernatable'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a queue -d 'List an actor\'s queue (size, limit, messages), send a message to it, or clear it'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a sql -d 'Query an actor\'s SQLite database: one statement, its tables, their columns or rows, or a SQL shell'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a workflow -d 'Show an actor\'s workflow history as a tree; follow it, or replay it from an entry'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a traces -d 'Show an actor\'s trace spans (OpenTelemetry) as a waterfall'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a watch -d 'Stream an actor\'s events (and state changes) as table rows or JSON lines'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a connect -d 'Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a repl -d 'The interactive REPL (script mode when stdin is not a terminal)'
@@ -213,6 +215,18 @@ complete -c rivetctl -n '__rivetctl_at "sql"' -l offset -x -d '--rows: rows to s
 complete -c rivetctl -n '__rivetctl_at "sql"' -l all -d '--tables, --schema: include the runtime\'s own _rivet_* tables'
 complete -c rivetctl -n '__rivetctl_at "sql"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "sql" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl workflow
+complete -c rivetctl -n '__rivetctl_at "workflow"' -s f -l follow -d 'Redraw as the workflow advances, until it completes or fails'
+complete -c rivetctl -n '__rivetctl_at "workflow"' -l interval -x -d 'Seconds between polls with --follow'
+complete -c rivetctl -n '__rivetctl_at "workflow"' -l replay -x -d 'Re-run the workflow from this step: it and every later entry are dropped (asks on a terminal)'
+complete -c rivetctl -n '__rivetctl_at "workflow"' -s y -l yes -d 'Do not ask (needed for --replay off a terminal)'
+complete -c rivetctl -n '__rivetctl_at "workflow"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "workflow" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl traces
+complete -c rivetctl -n '__rivetctl_at "traces"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "traces" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl watch
 complete -c rivetctl -n '__rivetctl_at "watch"' -l count -x -d 'Stop after N events'
