@@ -28,7 +28,7 @@ REPL_EPILOG = """Examples:
 
   rivetctl repl            (then .use chatRoom general)
 
-  rivetctl repl --wait < session.txt            (script mode, waiting for the server)
+  printf '.use counter my-counter\\ngetCount\\n' | rivetctl repl --wait     (script mode, waiting for the server)
 """
 
 WAIT_HELP = (
