@@ -270,7 +270,7 @@ class EngineApi:
         except ActorNotFoundError:
             return None
         except Exception as exc:
-            if getattr(exc, "status", None) == 404:
+            if getattr(exc, "status", None) == 404 or getattr(exc, "code", None) == "kv_key_not_found":
                 return None
             raise
         value = data.get("value") if isinstance(data, dict) else None

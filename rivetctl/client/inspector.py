@@ -49,6 +49,8 @@ class Inspector:
         if self._token is None:
             token = await self._client.engine.inspector_token(self.actor_id)
             if not token:
+                token = await self._wake_and_read_token()
+            if not token:
                 raise AuthError(
                     "inspector",
                     "unauthorized",
@@ -56,6 +58,34 @@ class Inspector:
                 )
             self._token = token
         return self._token
+
+    async def _wake_and_read_token(self, wait: float = 10.0) -> str | None:
+        """An actor writes its inspector token when it first starts: one just created may not have yet.
+        Wake it (a request to its ``/health`` route) and read again until ``wait`` seconds have passed."""
+        import asyncio
+        import contextlib
+        import time
+
+        from rivetctl.errors import RivetctlError
+
+        opts = self._client.options
+        url = gateway_url(
+            opts.endpoint,
+            ForIdQuery(self._name, self.actor_id),
+            "/health",
+            namespace=opts.namespace,
+            token=opts.token,
+        )
+        with contextlib.suppress(RivetctlError):  # the token read below says what is wrong, if anything
+            await self._client.http.request("GET", url, display_url=redact_url(url))
+        deadline = time.monotonic() + wait
+        delay = 0.05
+        while True:
+            token = await self._client.engine.inspector_token(self.actor_id)
+            if token or time.monotonic() >= deadline:
+                return token
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def _request(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None) -> Any:
         opts = self._client.options

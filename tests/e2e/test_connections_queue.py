@@ -65,30 +65,30 @@ def test_connections_show_params_with_secrets_redacted(cli, live_connection: str
 
 
 def test_queue_lists_sends_and_clears(cli, key: str) -> None:  # type: ignore[no-untyped-def]
-    assert cli("call", "jobs", key, "enqueue", '{"n": 1}', "two")[0] == 0
-    code, out, err = cli("queue", "jobs", key, "-o", "json")
+    assert cli("call", "worker", key, "enqueue", '{"n": 1}', "two")[0] == 0
+    code, out, err = cli("queue", "worker", key, "-o", "json")
     assert code == 0, err
     data = json.loads(out)
     assert data["size"] == 2 and data["max_size"] > 0 and [m["name"] for m in data["messages"]] == ["jobs", "jobs"]
-    code, out, err = cli("queue", "jobs", key, "--send", "jobs", '{"n": 3}', "-o", "json")
+    code, out, err = cli("queue", "worker", key, "--send", "jobs", '{"n": 3}', "-o", "json")
     assert code == 0 and "sent message" in err
     assert json.loads(out)["size"] == 3
-    code, out, _ = cli("queue", "jobs", key, "--limit", "1", "-o", "json")
+    code, out, _ = cli("queue", "worker", key, "--limit", "1", "-o", "json")
     assert len(json.loads(out)["messages"]) == 1 and json.loads(out)["truncated"] is True
-    code, out, err = cli("call", "jobs", key, "work", "3", "-o", "json")
+    code, out, err = cli("call", "worker", key, "work", "3", "-o", "json")
     assert code == 0 and json.loads(out) == [{"n": 1}, "two", {"n": 3}]  # the actor consumed what was sent
 
 
 def test_clear_needs_consent_off_a_terminal(cli, key: str) -> None:  # type: ignore[no-untyped-def]
-    assert cli("call", "jobs", key, "enqueue", "a", "b")[0] == 0
-    code, _, err = cli("queue", "jobs", key, "--clear")
+    assert cli("call", "worker", key, "enqueue", "a", "b")[0] == 0
+    code, _, err = cli("queue", "worker", key, "--clear")
     assert code == Exit.USAGE and "--yes" in err
-    assert json.loads(cli("queue", "jobs", key, "-o", "json")[1])["size"] == 2  # nothing cleared
-    code, out, err = cli("queue", "jobs", key, "--clear", "--yes", "-o", "json")
+    assert json.loads(cli("queue", "worker", key, "-o", "json")[1])["size"] == 2  # nothing cleared
+    code, out, err = cli("queue", "worker", key, "--clear", "--yes", "-o", "json")
     assert code == 0 and json.loads(out)["size"] == 0 and "cleared" in err
 
 
 def test_missing_actor_is_exit_4(cli, key: str) -> None:  # type: ignore[no-untyped-def]
     for command in ("connections", "queue"):
-        code, _, err = cli(command, "jobs", f"missing-{key}")
+        code, _, err = cli(command, "worker", f"missing-{key}")
         assert code == Exit.NOT_FOUND, err

@@ -95,6 +95,21 @@ def actor_id(endpoint: str) -> str:
     return str(json.loads(get.getvalue())["actor_id"])
 
 
+def _ensure_actor(endpoint: str, name: str, key: str) -> None:
+    import asyncio
+
+    from rivetctl.client import Client
+
+    async def go() -> None:
+        async with Client(endpoint, env={}) as client:
+            await client.actor(name).get_or_create([key]).resolve()
+
+    asyncio.run(go())
+
+
+_READS_AN_EXISTING_ACTOR = {"state", "connections", "queue", "sql", "workflow", "traces", "describe"}
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_runs(example: str, endpoint: str, actor_id: str, tmp_path: Path) -> None:
     env = {
@@ -123,6 +138,11 @@ def test_example_runs(example: str, endpoint: str, actor_id: str, tmp_path: Path
     if "config delete old" in example:
         main(["config", "set", "old"], env=env, stdout=io.StringIO(), stderr=io.StringIO())
     argv, stdin, long_running = _prepare(example, actor_id, endpoint)
+    command = next((a for a in argv if not a.startswith("-")), "")
+    if command in _READS_AN_EXISTING_ACTOR:
+        name, key = [a for a in argv[argv.index(command) + 1 :] if not a.startswith("-")][:2]
+        if not key.startswith("@"):  # inspector commands never create: make the example's actor exist
+            _ensure_actor(endpoint, name, key)
     out, err = io.StringIO(), io.StringIO()
     code = main(argv, env=env, stdin=io.StringIO(stdin), stdout=out, stderr=err)
     assert "Traceback" not in err.getvalue()
