@@ -192,6 +192,18 @@ class WorkflowHistory:
                 boundary = candidate
         return boundary
 
+    def replay_drops(self, node: Node) -> list[Node]:
+        """The entries a replay from ``node`` drops, as the engine's ``replayWorkflowFromStep`` picks them: it
+        orders the entries by ``createdAt`` (an entry without metadata, such as a sleep, a join or a race,
+        counting as created now) and drops everything from :meth:`replay_boundary` on."""
+        boundary = self.replay_boundary(node)
+        if boundary.created_at is None:
+            return [n for n in self.walk() if n.id is not None and n.created_at is None]
+        start = (boundary.created_at, boundary.location)
+        return [
+            n for n in self.walk() if n.id is not None and (n.created_at is None or (n.created_at, n.location) >= start)
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "workflow_state": self.state,

@@ -39,9 +39,11 @@ entry's id. -o json gives the decoded history whole (names resolved, kinds as sh
 ends when the workflow completes or fails; Ctrl-C leaves it earlier (exit 130).
 
 --replay ENTRY_ID (an entry's id, or the start of one) drops that step and every later entry and lets the
-workflow run them again (a step inside a loop re-runs the whole loop). It asks first on a terminal; elsewhere
-it needs --yes (exit 2, nothing sent, without). Only steps can be replayed from, and only while the workflow
-is not running. An actor whose run handler is not a workflow, or an unknown entry id, exits 4.
+workflow run them again (a step inside a loop re-runs the whole loop). RivetKit orders entries by creation
+time, which sleeps, joins and races lack: it drops those wherever they are. It asks first on a terminal,
+listing what it drops; elsewhere it needs --yes (exit 2, nothing sent, without). Only steps can be replayed
+from, and only while the workflow is not running. An actor whose run handler is not a workflow, or an unknown
+entry id, exits 4.
 """
 TRACES_EPILOG = """Examples:
 
@@ -183,9 +185,12 @@ def _replay(cli: "Settings", address: "Address", entry_id: str, *, ask: bool) ->
     if boundary is not node:
         what += f", inside loop {boundary.location!r}, which re-runs from its start"
     if ask:
+        drops = [n.location for n in history.replay_drops(node)]
+        listed = ", ".join(drops[:6]) + (", …" if len(drops) > 6 else "")
         cli.stderr.write(
-            f"replay the workflow of {address.describe()} from {what}? "
-            "That entry and every later one are dropped and run again. [y/N] "
+            f"replay the workflow of {address.describe()} from {what}? It drops {len(drops)} "
+            f"entr{'y' if len(drops) == 1 else 'ies'} ({listed}; a sleep, join or race wherever it is) "
+            "for the workflow to run again. [y/N] "
         )
         cli.stderr.flush()
         if cli.stdin.readline().strip().lower() not in ("y", "yes"):
