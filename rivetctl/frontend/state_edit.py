@@ -4,6 +4,7 @@ REPL's ``.state``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -130,7 +131,8 @@ async def edit_state(
     """Open the state in the editor; write it back if it changed, unless the server's state changed
     meanwhile (``ConflictError`` naming both versions' files, unless ``force``).
 
-    ``run_editor(argv)`` runs the editor on the terminal and returns its exit status. ``ask_reopen(error)``
+    ``run_editor(argv)`` runs the editor on the terminal and returns its exit status (in a thread: the
+    event loop, and the REPL's live connections, keep running meanwhile). ``ask_reopen(error)``
     asks whether to reopen a file that is not valid JSON (``None``: never ask, abort at once). An abort
     keeps the edited file and names it.
     """
@@ -143,7 +145,7 @@ async def edit_state(
     keep = False
     try:
         while True:
-            status = run_editor([*editor_command(env), str(path)])
+            status = await asyncio.to_thread(run_editor, [*editor_command(env), str(path)])
             if status != 0:
                 keep = True
                 raise ConfigError(f"the editor exited with status {status}; nothing written (your edit: {path})")

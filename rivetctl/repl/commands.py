@@ -189,10 +189,81 @@ async def _events(session: Session, line: Dot) -> None:
 # -- the actor ---------------------------------------------------------------------------------------------
 
 
-@command(".state", "", "the actor's state (inspector)")
+@command(
+    ".state",
+    "[set|patch|edit] [JSON]",
+    "the actor's state; set JSON replaces it, patch JSON merges (RFC 7396), edit opens $EDITOR",
+    raw=True,
+)
 async def _state(session: Session, line: Dot) -> None:
+    from rivetctl.frontend import state_edit
+
+    verb, _, text = line.rest.strip().partition(" ")
     inspector = await session.inspector()
-    session.printer.value(await inspector.state())
+    if not verb:
+        session.printer.value(await inspector.state())
+    elif verb in ("set", "patch"):
+        if not text.strip():
+            raise ConfigError(f"usage: .state {verb} JSON")
+        value = state_edit.parse_plain_json(text, f".state {verb}")
+        if verb == "set":
+            session.printer.value(await state_edit.replace_state(inspector, value))
+        else:
+            session.printer.value(await state_edit.patch_state(inspector, value))
+    elif verb == "edit" and not text.strip():
+        if not _is_tty(session.settings.stdin):
+            raise ConfigError(".state edit needs a terminal (use .state set JSON in scripts)")
+        slot = session.need_slot()
+        outcome = await state_edit.edit_state(
+            inspector,
+            label=slot.label,
+            env=session.settings.env,
+            run_editor=state_edit.run_editor_on_terminal,
+            ask_reopen=None,
+        )
+        if not outcome.changed:
+            session.printer.info("no change; nothing written")
+        session.printer.value(outcome.state)
+    else:
+        raise ConfigError("usage: .state [set JSON | patch JSON | edit]")
+
+
+@command(".conns", "", "the actor's live connections (secret-looking params redacted)")
+async def _conns(session: Session, line: Dot) -> None:
+    from rivetctl.frontend.inspecting import connection_rows
+
+    inspector = await session.inspector()
+    rows = connection_rows(await inspector.connections(), show_secrets=False)
+    session.printer.table(["id", "params", "state", "hibernatable"], rows, title="connections")
+
+
+@command(
+    ".queue", "[send|clear] [QUEUE] [BODY]", "the actor's queue; send QUEUE BODY enqueues, clear empties it", raw=True
+)
+async def _queue(session: Session, line: Dot) -> None:
+    from rivetctl.frontend.args import parse_value
+    from rivetctl.frontend.state_edit import check_plain_json
+
+    verb, _, rest = line.rest.strip().partition(" ")
+    inspector = await session.inspector()
+    if verb == "send":
+        queue, _, body_text = rest.strip().partition(" ")
+        if not queue or not body_text.strip():
+            raise ConfigError("usage: .queue send QUEUE BODY")
+        body = parse_value(body_text.strip())
+        check_plain_json(body, ".queue send")
+        sent = await inspector.queue_send(queue, body)
+        session.printer.info(f"sent message {sent.get('id')} to queue {queue!r}")
+    elif verb == "clear" and not rest.strip():
+        await inspector.queue_clear()
+        session.printer.info("queue cleared")
+    elif verb:
+        raise ConfigError("usage: .queue [send QUEUE BODY | clear]")
+    data = await inspector.queue()
+    messages = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+    session.printer.table(
+        ["id", "name", "createdAtMs"], messages, title=f"queue: {data.get('size')} of at most {data.get('maxSize')}"
+    )
 
 
 @command(".describe", "", "actions, state summary and known events")
@@ -295,3 +366,10 @@ async def _help(session: Session, line: Dot) -> None:
 @command(".quit", "", "dispose every connection and leave (also Ctrl-D)")
 async def _quit(session: Session, line: Dot) -> None:
     raise EndSession
+
+
+def _is_tty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False

@@ -339,7 +339,8 @@ class Session:
 
         slot = self.need_slot()
         actor_id = slot.conn.actor_id or await slot.handle.resolve()
-        return Inspector(self.client, actor_id, name=slot.address.name)
+        token, source = self.settings.inspector_token()
+        return Inspector(self.client, actor_id, name=slot.address.name, token=token, token_source=source)
 
     def subscribe(self, event: str) -> None:
         self._subscribe(self.need_slot(), event)

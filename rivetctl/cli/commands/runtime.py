@@ -31,19 +31,6 @@ BODY is parsed like an action argument: JSON when it parses, else a string; @fil
 reads stdin. --clear asks first on a terminal; elsewhere it needs --yes (exit 2, nothing cleared, without).
 """
 
-_SECRET_WORDS = ("token", "secret", "password", "passwd", "key", "auth", "credential", "cookie", "session")
-
-
-def redact_secrets(value: Any) -> Any:
-    """``value`` with the values of secret-looking keys replaced by ``***`` (at any depth)."""
-    if isinstance(value, dict):
-        return {
-            k: "***" if any(w in str(k).lower() for w in _SECRET_WORDS) else redact_secrets(v) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_secrets(v) for v in value]
-    return value
-
 
 def connections(
     ctx: typer.Context,
@@ -62,20 +49,9 @@ def connections(
     async def body(client: "Client") -> list[dict[str, Any]]:
         return await (await inspector_for(client, address, cli)).connections()
 
-    rows = []
-    for conn in run(cli, body):
-        raw_details = conn.get("details")
-        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
-        params = details.get("params")
-        rows.append(
-            {
-                "id": conn.get("id"),
-                "params": params if show_secrets else redact_secrets(params),
-                "state": details.get("state", conn.get("state")),
-                "hibernatable": details.get("isHibernatable"),
-                "subscriptions": details.get("subscriptions"),
-            }
-        )
+    from rivetctl.frontend.inspecting import connection_rows
+
+    rows = connection_rows(run(cli, body), show_secrets=show_secrets)
     if cli.output.is_table and not rows:
         cli.output.info(f"no connections to {address.describe()}")
         return
