@@ -90,7 +90,7 @@ def test_a_name_registers_once() -> None:
         (".encoding", ["xml"], False),
         (".http", [], False),
         (".http", ["echo", "1", "2"], True),
-        (".state", ["now"], False),
+        (".conns", ["now"], False),
         (".params", ["{", '"a":', "1}"], True),  # raw: the function reads the text
     ],
 )
@@ -122,7 +122,7 @@ def test_completion_shows_each_commands_grammar_and_help() -> None:
     completer = make_completer(Sources())
     shown = {c.text: c.display_meta_text for c in completer.get_completions(Document(".s"), CompleteEvent())}
     assert shown[".sub"] == "EVENT... — subscribe to events"
-    assert shown[".state"] == "the actor's state (inspector)"
+    assert shown[".state"].startswith("[set|patch|edit] [JSON] — the actor's state")
 
 
 # -- sessions without a server -----------------------------------------------------------------------------
