@@ -20,7 +20,13 @@ ENVIRONMENT = (
         "A Node project for dev-server to run as it is (default: tests/server in a source checkout, else"
         " $XDG_CACHE_HOME/rivetctl/server-VERSION, where the first run installs it with npm).",
     ),
-    ("NO_COLOR", "When set (to anything), no colours, like --no-color."),
+    (
+        "RIVET_INSPECTOR_TOKEN",
+        "Token for actor inspectors (state, connections, queue, sql, workflow), like --inspector-token; "
+        "without one, each actor's own inspector token is read through the engine. Never printed.",
+    ),
+    ("NO_COLOR", "When set to a non-empty value, no colours, like --no-color."),
+    ("VISUAL, EDITOR", "The editor state --edit opens (VISUAL first; default vi)."),
     (
         "XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME",
         "Base directories of the files below (defaults ~/.config, ~/.local/state and ~/.cache).",
@@ -33,13 +39,14 @@ FILES = (
     ),
     (
         "$XDG_STATE_HOME/rivetctl/",
-        "REPL history (lines that may carry secrets are never written) and events.json, the event names "
-        "seen per actor name.",
+        "REPL and SQL shell history (lines that may carry secrets are never written) and events.json, the "
+        "event names seen per actor name.",
     ),
     (
         "$XDG_CACHE_HOME/rivetctl/",
         "Completion cache: completion.json, names.txt and actions/NAME.txt, the actor and action names "
-        "the shell completions offer. Safe to delete.",
+        "the shell completions offer; names/, the registry's actor names per endpoint (5 minutes); "
+        "server-VERSION/, the example server dev-server installs on first use (about 500 MB). Safe to delete.",
     ),
 )
 PRECEDENCE = (
