@@ -10,7 +10,13 @@ def console_main() -> None:
     if sys.argv[1:] == ["--version"]:
         from rivetctl import __version__
 
-        sys.stdout.write(f"rivetctl {__version__}\n")
+        try:
+            sys.stdout.write(f"rivetctl {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # `rivetctl --version | true`: quiet, as every command (see cli.app.main)
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0)
     from rivetctl.cli.app import main
 

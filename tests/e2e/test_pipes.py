@@ -59,6 +59,12 @@ def test_actors_into_a_closed_pipe(env: dict[str, str], closed_pipe: int, mode: 
     assert_quiet(code, err)
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["man"]], ids=" ".join)
+def test_local_output_into_a_closed_pipe(env: dict[str, str], closed_pipe: int, args: list[str]) -> None:
+    code, err = run_into(closed_pipe, env, *args)  # `python -m rivetctl` runs console_main: --version's fast path
+    assert_quiet(code, err)
+
+
 def test_call_into_a_closed_pipe_still_runs_the_action_once(env: dict[str, str], closed_pipe: int, key: str) -> None:
     code, err = run_into(closed_pipe, env, "call", "counter", key, "increment", "5")
     assert_quiet(code, err)
