@@ -485,14 +485,12 @@ def _cell(value: Any) -> str:
 
 
 def check_script(text: str, *, write: bool) -> list[str]:
-    """The statements of a script, all checked before any runs: ``ConfigError`` for a script that ends
-    inside a string or comment, has no statement, or holds a write without ``write``."""
+    """The statements of a script (none for an empty one), all checked before any runs: ``ConfigError`` for
+    a script that ends inside a string or comment, or holds a write without ``write``."""
     try:
         statements = statements_of(text)
     except Unterminated as exc:
         raise ConfigError(f"the script on stdin: {exc} (nothing was run)") from None
-    if not statements:
-        raise ConfigError("no SQL statement: give one as STATEMENT, or pipe ;-terminated statements on stdin")
     if not write:
         for i, statement in enumerate(statements, 1):
             reason = write_reason(statement)

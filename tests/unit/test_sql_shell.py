@@ -143,7 +143,6 @@ def test_a_script_with_a_write_is_refused_whole_before_running() -> None:
     with pytest.raises(ConfigError, match="statement 2: DELETE changes the database"):
         check_script("SELECT 1;\nDELETE FROM notes;\nSELECT 2;", write=False)
     assert len(check_script("SELECT 1;\nDELETE FROM notes;", write=True)) == 2
-    with pytest.raises(ConfigError, match="no SQL statement"):
-        check_script("-- nothing\n", write=False)
+    assert check_script("-- nothing\n", write=False) == []
     with pytest.raises(ConfigError, match="unterminated"):
         check_script("SELECT 1; SELECT 'x", write=True)

@@ -52,11 +52,11 @@ statement on a new line); Tab completes keywords, tables and columns; .tables, .
 given. History is kept in $XDG_STATE_HOME/rivetctl/sql_history, without lines that look secret
 (token, secret, password).
 
-Without a statement, with stdin not a terminal: a script. Statements end with ; (the last may omit it).
-If any statement writes and --write was not given, the whole script is refused before anything runs (exit
-2). Statements run in order; each row is printed as one JSON line. The first statement that fails stops the
-script: an {"error": ..., "statement": N} line is printed and its exit code returned (3 for an SQL error,
-4 for a missing table); later statements are not run.
+Without a statement, with stdin not a terminal: a script. Statements end with ; (the last may omit it;
+an empty script does nothing). If any statement writes and --write was not given, the whole script is
+refused before anything runs (exit 2). Statements run in order; each row is printed as one JSON line. The
+first statement that fails stops the script: an {"error": ..., "statement": N} line is printed and its exit
+code returned (3 for an SQL error, 4 for a missing table); later statements are not run.
 
 Global options (-e, -o, --timeout, ...) may also follow the command. After `--` nothing is an option (for
 a statement that starts with --, a comment).
