@@ -27,10 +27,6 @@ WORKFLOW_EPILOG = """Examples:
 
   rivetctl workflow onboarding user-1 -o json | jq '.history[].name'
 
-  rivetctl workflow onboarding user-1 --replay 3f2a9c1e
-
-  rivetctl workflow onboarding user-1 --replay 3f2a9c1e --yes --follow
-
 The tree shows every step, loop (with its iterations), sleep, join and race (with their branches): status,
 attempts, start and duration, errors, outputs cut to 60 characters, and the first 8 characters of each
 entry's id. -o json gives the decoded history whole (names resolved, kinds as short names, times in ms).
@@ -38,12 +34,12 @@ entry's id. -o json gives the decoded history whole (names resolved, kinds as sh
 --follow redraws the tree as the workflow advances (one JSON line per change when not on a terminal) and
 ends when the workflow completes or fails; Ctrl-C leaves it earlier (exit 130).
 
---replay ENTRY_ID (an entry's id, or the start of one) drops that step and every later entry and lets the
-workflow run them again (a step inside a loop re-runs the whole loop). RivetKit orders entries by creation
-time, which sleeps, joins and races lack: it drops those wherever they are. It asks first on a terminal,
-listing what it drops; elsewhere it needs --yes (exit 2, nothing sent, without). Only steps can be replayed
-from, and only while the workflow is not running. An actor whose run handler is not a workflow, or an unknown
-entry id, exits 4.
+--replay ENTRY_ID (an entry's id, or the start of one: --replay 3f2a9c1e --yes --follow re-runs from that
+step and follows the run) drops that step and every later entry and lets the workflow run them again (a step
+inside a loop re-runs the whole loop). RivetKit orders entries by creation time, which sleeps, joins and races
+lack: it drops those wherever they are. It asks first on a terminal, listing what it drops; elsewhere it needs
+--yes (exit 2, nothing sent, without). Only steps can be replayed from, and only while the workflow is not
+running. An actor whose run handler is not a workflow, or an unknown entry id, exits 4.
 """
 TRACES_EPILOG = """Examples:
 
