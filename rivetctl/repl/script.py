@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import IO, TYPE_CHECKING, Any
 
 from rivetctl.errors import RivetctlError
@@ -19,12 +20,20 @@ class JsonPrinter:
         self.out = out
         self.err = err
         self.line = 0
+        self.gone = asyncio.Event()
+        """Set when stdout's reader went away (``… | head -1``): the session ends quietly."""
 
     def write(self, record: dict[str, Any]) -> None:
         from rivetctl.output.render import dumps
 
-        self.out.write(dumps(record) + "\n")
-        self.out.flush()
+        if self.gone.is_set():
+            return
+        try:
+            self.out.write(dumps(record) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # Also reached from connection callbacks (events), where raising would only be logged.
+            self.gone.set()
 
     def result(self, action: str, value: Any, ms: float) -> None:
         self.write({"type": "result", "line": self.line, "action": action, "output": value, "ms": round(ms, 2)})
@@ -79,8 +88,8 @@ def run_script(
             if name is not None and key is not None:
                 await session.use(name, key, subscribe=subscribe)
             loop = asyncio.get_running_loop()
-            while True:
-                text = await loop.run_in_executor(None, settings.stdin.readline)
+            while not printer.gone.is_set():
+                text = await _first(loop.run_in_executor(None, settings.stdin.readline), printer.gone)
                 if not text:
                     break
                 printer.line += 1
@@ -90,10 +99,24 @@ def run_script(
                 except RivetctlError as exc:
                     failures += 1
                     printer.write({"type": "error", "line": printer.line, **error_document(exc)})
-            if linger:
-                await asyncio.sleep(linger)
+            if linger and not printer.gone.is_set():
+                await _first(asyncio.sleep(linger), printer.gone)
         finally:
             await session.close()
+        if printer.gone.is_set():
+            raise BrokenPipeError  # the command line ends a run whose reader went away quietly
         return int(Exit.ACTOR_ERROR) if failures else 0
 
     return run(settings, body)
+
+
+async def _first(work: Awaitable[Any], gone: asyncio.Event) -> Any:
+    """``await work``, unless ``gone`` is set first (then ``None``; a pending stdin read is left behind)."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(gone.wait())
+    done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    return None

@@ -143,14 +143,7 @@ def test_watch_burst_through_head_1_in_a_shell(env: dict[str, str], key: str) ->
     "events",
     [
         False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                reason="script mode writes events from a connection callback (rivetctl.repl.script), where a "
-                "BrokenPipeError is logged with its traceback instead of ending the session",
-                strict=False,
-            ),
-        ),
+        True,
     ],
     ids=["results", "results-and-events"],
 )
