@@ -135,6 +135,16 @@ def root(
             "--cacert", metavar="PATH", help="CA bundle file, or directory of CA certificates, for TLS verification."
         ),
     ] = None,
+    inspector_token: Annotated[
+        str | None,
+        typer.Option(
+            "--inspector-token",
+            metavar="TOKEN",
+            help="Token for actor inspectors (state, connections, queue, sql, workflow) [env: RIVET_INSPECTOR_TOKEN;"
+            " default: each actor's own]. Never printed.",
+            show_default=False,
+        ),
+    ] = None,
     traceback: Annotated[bool, typer.Option("--traceback", help="Show Python tracebacks of internal errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")

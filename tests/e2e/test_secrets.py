@@ -55,6 +55,9 @@ def test_secret_never_written_anywhere(endpoint: str, key: str, tmp_path: Path, 
         ["-vvv", "call", "secure", key, "whoami"],
         ["--param", "bad-param-without-equals" + secret, "call", "counter", key, "getCount"],
         ["-e", endpoint, "--param", f"token={secret}", "describe", "counter", key],
+        ["-vvv", "-e", endpoint, "--inspector-token", secret, "state", "counter", key],
+        ["-vvv", "-e", endpoint, "--inspector-token", secret, "-o", "json", "queue", "worker", key],
+        ["-vvv", "-e", endpoint, "--param", f"authToken={secret}", "connections", "counter", key],
     ]  # fmt: skip
     for argv in runs:
         _, text = _run(argv, env, stdin="getCount\n.params\n")

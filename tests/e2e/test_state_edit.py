@@ -141,3 +141,32 @@ def test_a_refused_inspector_token_names_where_it_came_from(cli: Cli, key: str) 
 def test_missing_actor_is_exit_4(cli: Cli, key: str) -> None:
     code, _, err = cli("state", "counter", key, "--set", "{}", "-o", "json")
     assert code == Exit.NOT_FOUND, err
+
+
+def test_a_given_inspector_token_is_used(cli: Cli, key: str) -> None:
+    import asyncio
+
+    from rivetctl.client import Client
+
+    assert cli("call", "counter", key, "increment", "3")[0] == 0
+
+    async def own_token() -> str:
+        async with Client(cli.endpoint, env={}) as client:
+            actor_id = await client.counter.get(key).resolve()
+            token = await client.engine.inspector_token(actor_id)
+            assert token
+            return token
+
+    token = asyncio.run(own_token())
+    code, out, err = cli("--inspector-token", token, "state", "counter", key, "-o", "json")
+    assert code == 0 and json.loads(out) == {"count": 3}, err
+    code, out, err = cli("state", "counter", key, "-o", "json", RIVET_INSPECTOR_TOKEN=token)
+    assert code == 0 and json.loads(out) == {"count": 3}, err
+    code, _, err = cli("--inspector-token", "wrong", "state", "counter", key)
+    assert code == Exit.AUTH and "--inspector-token" in err
+    profile = ("config", "set", "insp", "--endpoint", cli.endpoint, "--inspector-token-env", "MY_INSPECTOR_TOKEN")
+    assert cli(*profile, "--use")[0] == 0
+    code, out, err = cli("state", "counter", key, "-o", "json", MY_INSPECTOR_TOKEN=token)
+    assert code == 0 and json.loads(out) == {"count": 3}, err
+    code, out, err = cli("state", "counter", key, "-o", "json", MY_INSPECTOR_TOKEN="nope")
+    assert code == Exit.AUTH and "MY_INSPECTOR_TOKEN" in err and "nope" not in err

@@ -61,6 +61,12 @@ def set_profile(
             "--events", metavar="ACTOR_NAME=EVENT,...", help="ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to."
         ),
     ] = None,
+    inspector_token_env: Annotated[
+        str | None,
+        typer.Option(
+            "--inspector-token-env", metavar="ENVVAR", help="Environment variable that holds an inspector token."
+        ),
+    ] = None,
     use: Annotated[bool, typer.Option("--use", help="Also make it the current profile.")] = False,
 ) -> None:
     """Create or update a profile."""
@@ -79,6 +85,7 @@ def set_profile(
         ("token", token),
         ("encoding", parse_encoding(encoding) if encoding else None),
         ("runner", runner),
+        ("inspector_token_env", inspector_token_env),
     ):
         if value is not None:
             prof.settings[field] = value
