@@ -1,12 +1,15 @@
 """``completions``, ``man``, ``dev-server`` and ``ping``: tool plumbing around the main commands."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rivetctl.cli.choices import Shell
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import run
+
+if TYPE_CHECKING:
+    from rivetctl.client import Client
 
 COMPLETIONS_EPILOG = """Examples:
 
@@ -97,7 +100,7 @@ def ping(ctx: typer.Context) -> None:
 
     cli = cli_context(ctx)
 
-    async def body(client: Any) -> dict[str, Any]:
+    async def body(client: "Client") -> dict[str, Any]:
         started = time.perf_counter()
         health = await client.engine.health()
         rtt = time.perf_counter() - started
