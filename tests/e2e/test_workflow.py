@@ -262,6 +262,21 @@ def test_ctrl_c_ends_a_follow_with_130(env: dict[str, str], cli: Cli, key: str) 
     assert proc.returncode == Exit.INTERRUPTED and "Traceback" not in err
 
 
+def test_follow_on_a_terminal_redraws_the_tree_and_ctrl_c_leaves(env: dict[str, str], cli: Cli, key: str) -> None:
+    _start(cli, "reminder", key)
+    _until(cli, "reminder", key, lambda d: d["workflow_state"] == "sleeping")
+    args = ["-m", "rivetctl", "workflow", "reminder", key, "--follow", "--interval", "0.2"]
+    child = pexpect.spawn(sys.executable, args, env=env, encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect(r"reminder \[\"" + key + r"\"\]  workflow sleeping · 2 entries")
+    child.expect(r"waitADay  sleep \w+ · pending · until ")
+    child.expect(r"\(in 23 h")
+    child.sendintr()
+    child.expect("interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == Exit.INTERRUPTED
+
+
 def test_replay_on_a_terminal_asks_first(env: dict[str, str], cli: Cli, key: str) -> None:
     _start(cli, "onboarding", key)
     before = _until(cli, "onboarding", key, _completed)
