@@ -152,6 +152,9 @@ def root(
 ) -> None:
     from rivetctl.frontend.settings import GlobalOptions, Settings
 
+    if output == OutputMode.CSV and ctx.invoked_subcommand not in ("sql", None):
+        # Refused before the command runs: a call or a write must not happen only to fail at printing.
+        raise typer.BadParameter("csv is for the sql command's rows", param_hint="-o/--output")
     streams = ctx.obj if isinstance(ctx.obj, Streams) else Streams()
     given = {name: (value.value if isinstance(value, StrEnum) else value) for name, value in ctx.params.items()}
     ctx.obj = Settings(

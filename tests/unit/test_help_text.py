@@ -97,3 +97,11 @@ def test_no_color_only_when_non_empty(value: str | None, color: bool) -> None:
     env = {} if value is None else {"NO_COLOR": value}
     assert Settings(GlobalOptions(), env=env).color is color
     assert Settings(GlobalOptions(no_color=True), env={}).color is False
+
+
+def test_csv_is_refused_before_a_command_other_than_sql_runs() -> None:
+    err = io.StringIO()
+    # An unreachable endpoint: had the call been attempted, the exit would be 7, not 2.
+    argv = ["-e", "http://127.0.0.1:9", "-o", "csv", "call", "counter", "k", "increment", "1"]
+    assert main(argv, stdout=io.StringIO(), stderr=err, env={}) == 2
+    assert "csv is for the sql command" in err.getvalue()
