@@ -18,7 +18,7 @@ _rivetctl_subcommands() {
 # The options of command path $1.
 _rivetctl_options() {
     case $1 in
-        '') REPLY='-e --endpoint -n --namespace --token --encoding --profile -o --output --timeout --param --params -v --verbose --no-color --insecure --cacert --traceback --version -h --help' ;;
+        '') REPLY='-e --endpoint -n --namespace --token --encoding --profile -o --output --timeout --param --params -v --verbose --no-color --insecure --cacert --inspector-token --traceback --version -h --help' ;;
         'call') REPLY='--args --no-create --input --region --repeat -h --help' ;;
         'get') REPLY='-h --help' ;;
         'create') REPLY='--input --region -h --help' ;;
@@ -41,7 +41,7 @@ _rivetctl_options() {
         'dev-server') REPLY='--port --data -h --help' ;;
         'ping') REPLY='-h --help' ;;
         'config') REPLY='-h --help' ;;
-        'config set') REPLY='--endpoint --namespace --token-env --token --encoding --runner --param --secret-param --events --use -h --help' ;;
+        'config set') REPLY='--endpoint --namespace --token-env --token --encoding --runner --param --secret-param --events --inspector-token-env --use -h --help' ;;
         'config use') REPLY='-h --help' ;;
         'config list') REPLY='-h --help' ;;
         'config show') REPLY='-h --help' ;;
@@ -64,6 +64,7 @@ _rivetctl_optval() {
         '|--param') REPLY='' ;;
         '|--params') REPLY='' ;;
         '|--cacert') REPLY='file' ;;
+        '|--inspector-token') REPLY='' ;;
         'call|--args') REPLY='' ;;
         'call|--input') REPLY='' ;;
         'call|--region') REPLY='' ;;
@@ -97,6 +98,7 @@ _rivetctl_optval() {
         'config set|--param') REPLY='' ;;
         'config set|--secret-param') REPLY='' ;;
         'config set|--events') REPLY='' ;;
+        'config set|--inspector-token-env') REPLY='' ;;
         *) return 1 ;;
     esac
 }

@@ -16,7 +16,7 @@ function __rivetctl_subcommands --argument-names path
 end
 
 function __rivetctl_takes_value --argument-names path opt
-    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'workflow|--interval' 'workflow|--replay' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events'
+    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' '|--inspector-token' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'workflow|--interval' 'workflow|--replay' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events' 'config set|--inspector-token-env'
 end
 
 # Parse the tokens before the cursor once per command line: command path, arguments so far, whether
@@ -137,6 +137,7 @@ complete -c rivetctl -n '__rivetctl_at ""' -s v -l verbose -d '-v timing, -vv fr
 complete -c rivetctl -n '__rivetctl_at ""' -l no-color -d 'No colours (also NO_COLOR set to a non-empty value)'
 complete -c rivetctl -n '__rivetctl_at ""' -l insecure -d 'Do not verify TLS certificates'
 complete -c rivetctl -n '__rivetctl_at ""' -l cacert -r -F -d 'CA bundle file, or directory of CA certificates, for TLS verification'
+complete -c rivetctl -n '__rivetctl_at ""' -l inspector-token -x -d 'Token for actor inspectors (state, connections, queue, sql, workflow)'
 complete -c rivetctl -n '__rivetctl_at ""' -l traceback -d 'Show Python tracebacks of internal errors'
 complete -c rivetctl -n '__rivetctl_at ""' -l version -d 'Print the version and exit'
 complete -c rivetctl -n '__rivetctl_at ""' -s h -l help -d 'Show this message and exit'
@@ -284,6 +285,7 @@ complete -c rivetctl -n '__rivetctl_at "config set"' -l runner -x -d 'Runner poo
 complete -c rivetctl -n '__rivetctl_at "config set"' -l param -x -d 'Connection param KEY=VALUE'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l secret-param -x -d 'KEY=ENVVAR: the param\'s value is read from ENVVAR at use'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l events -x -d 'ACTOR_NAME=EVENT,EVENT: events `watch` subscribes to'
+complete -c rivetctl -n '__rivetctl_at "config set"' -l inspector-token-env -x -d 'Environment variable that holds an inspector token'
 complete -c rivetctl -n '__rivetctl_at "config set"' -l use -d 'Also make it the current profile'
 complete -c rivetctl -n '__rivetctl_at "config set"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "config set" 0' -a '(__rivetctl_profiles)' -d 'profile name'
