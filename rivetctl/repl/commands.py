@@ -228,6 +228,47 @@ async def _state(session: Session, line: Dot) -> None:
         raise ConfigError("usage: .state [set JSON | patch JSON | edit]")
 
 
+@command(
+    ".sql",
+    "[STATEMENT]",
+    "one SQL statement on the actor's database (a write asks first); alone: a SQL prompt until .exit",
+    raw=True,
+)
+async def _sql(session: Session, line: Dot) -> None:
+    from rivetctl.frontend.sql import result_columns, write_reason
+
+    text = line.rest.strip()
+    interactive = _is_tty(session.settings.stdin)
+    inspector = await session.inspector()
+    if not text:
+        if not interactive:
+            raise ConfigError(".sql needs a statement when stdin is not a terminal (or use rivetctl sql)")
+        from rivetctl.config import state_dir
+        from rivetctl.repl.sql_shell import sql_shell
+
+        await sql_shell(
+            inspector,
+            label=session.need_slot().label,
+            history_path=state_dir(session.settings.env) / "sql_history",
+            color=session.settings.color,
+            console=getattr(session.printer, "console", None),
+        )
+        return
+    reason = write_reason(text)
+    if reason is not None:
+        if not interactive:
+            raise ConfigError(f"refused: {reason}; in scripts, writes go through rivetctl sql --write")
+        from rivetctl.repl.sql_shell import confirm
+
+        if not await confirm(f"this statement changes the database ({reason}). Run it? [y/N] "):
+            session.printer.info("not run")
+            return
+    started = time.perf_counter()
+    rows = await inspector.execute(text.rstrip().rstrip(";"), [])
+    ms = (time.perf_counter() - started) * 1000
+    session.printer.table(result_columns(rows), rows, title=f"{len(rows)} row{'s' * (len(rows) != 1)} in {ms:.1f} ms")
+
+
 @command(".conns", "", "the actor's live connections (secret-looking params redacted)")
 async def _conns(session: Session, line: Dot) -> None:
     from rivetctl.frontend.inspecting import connection_rows

@@ -413,7 +413,7 @@ class _Shell:
         reason = write_reason(sql)
         if reason is not None and not self.write:
             short = reason.removesuffix(" changes the database")
-            if not await _confirm(f"this statement changes the database ({short}). Run it? [y/N] "):
+            if not await confirm(f"this statement changes the database ({short}). Run it? [y/N] "):
                 self.note("not run")
                 return False
         started = time.perf_counter()
@@ -464,7 +464,7 @@ class _Shell:
             self.error(f"unknown command {head}; try .help")
 
 
-async def _confirm(question: str) -> bool:
+async def confirm(question: str) -> bool:
     from prompt_toolkit import PromptSession
 
     try:

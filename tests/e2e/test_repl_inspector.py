@@ -57,3 +57,19 @@ def test_conns_and_queue(endpoint: str, key: str, tmp_path: Path) -> None:
     assert [m["id"] for m in tables[1]["rows"]] == [1, 2] and tables[1]["title"].startswith("queue: 2 ")
     assert tables[2]["rows"] == [] and tables[2]["title"].startswith("queue: 0 ")
     assert [r["output"] for r in records if r.get("type") == "result"][-1] == []  # cleared: nothing to work on
+
+
+def test_sql_in_script_mode_reads_and_refuses_writes(endpoint: str, key: str, tmp_path: Path) -> None:
+    code, records, _ = _script(
+        endpoint,
+        tmp_path,
+        "notes",
+        key,
+        ['addNote "one"', ".sql SELECT body FROM notes", ".sql DELETE FROM notes", ".sql", "countNotes"],
+    )
+    tables = [r for r in records if r.get("type") == "table"]
+    assert tables[0]["rows"] == [{"body": "one"}]
+    errors = [r["error"]["message"] for r in records if r.get("type") == "error"]
+    assert len(errors) == 2 and "DELETE" in errors[0] and "terminal" in errors[1]
+    assert [r["output"] for r in records if r.get("type") == "result"][-1] == 1  # nothing deleted
+    assert code == 3

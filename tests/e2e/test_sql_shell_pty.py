@@ -181,3 +181,44 @@ def test_shell_needs_the_actor(shell, home: Path) -> None:  # type: ignore[no-un
     term.expect_eof()
     term.child.close()
     assert term.child.exitstatus == 4
+
+
+@pytest.fixture
+def repl(endpoint: str, home: Path) -> Iterator[Callable[..., Term]]:
+    children: list[pexpect.spawn] = []
+    env = {**outside_world(), **private_home(home), "RIVET_ENDPOINT": endpoint, "TERM": "xterm-256color"}
+
+    def start(*args: str) -> Term:
+        child = pexpect.spawn(
+            sys.executable, ["-m", "rivetctl", "repl", *args], env=env, encoding="utf-8", timeout=TIMEOUT
+        )
+        children.append(child)
+        return Term(child)
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+        child.close()
+
+
+def test_repl_sql_statement_nested_prompt_and_guarded_write(repl, endpoint: str, home: Path, key: str) -> None:  # type: ignore[no-untyped-def]
+    _cli(endpoint, home, "call", "notes", key, "addNote", "from the repl")
+    term = repl("notes", key)
+    term.expect(r"Ctrl-D to quit")
+    term.send(".sql SELECT body FROM notes;\r")
+    term.expect(r"1 row in [0-9.]+ ms")  # the table's title, then its rows
+    term.expect("from the repl")
+    term.send(".sql DELETE FROM notes\r")
+    assert "this statement changes the database" in term.expect(r"Run it")
+    term.send("n\r")
+    term.expect("not run")
+    assert _cli(endpoint, home, "call", "notes", key, "countNotes").strip() == "1"
+    term.send(".sql\r")  # a nested SQL prompt until .exit
+    term.expect(re.escape(f'notes/["{key}"] sql>') + "|" + re.escape("sql>"))
+    term.send("SELECT count(*) AS n FROM notes;\r")
+    term.expect(r"1 row in [0-9.]+ ms")
+    term.send(".exit\r")
+    term.expect(re.escape(f'notes/["{key}"]>') + "|" + r"notes.*>")
+    term.send(".quit\r")
+    term.expect_eof()
