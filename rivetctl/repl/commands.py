@@ -269,6 +269,27 @@ async def _sql(session: Session, line: Dot) -> None:
     session.printer.table(result_columns(rows), rows, title=f"{len(rows)} row{'s' * (len(rows) != 1)} in {ms:.1f} ms")
 
 
+@command(".workflow", "", "the actor's workflow history as a tree (its state on top)")
+async def _workflow(session: Session, line: Dot) -> None:
+    from rivetctl.client.workflow_history import decode
+    from rivetctl.errors import ActorNotFoundError
+
+    slot = session.need_slot()
+    history = decode(await (await session.inspector()).workflow())
+    if not history.enabled:
+        raise ActorNotFoundError("workflow", "not_enabled", f"{slot.label} has no workflow")
+    console = getattr(session.printer, "console", None)
+    if console is None:  # script mode: the decoded history as a value
+        session.printer.value(history.to_json())
+        return
+    from rivetctl.output.workflow_tree import workflow_tree
+
+    console.print(
+        workflow_tree(history, title=slot.label, color=session.settings.color, now_ms=int(time.time() * 1000)),
+        soft_wrap=False,
+    )
+
+
 @command(".conns", "", "the actor's live connections (secret-looking params redacted)")
 async def _conns(session: Session, line: Dot) -> None:
     from rivetctl.frontend.inspecting import connection_rows

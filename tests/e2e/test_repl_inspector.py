@@ -73,3 +73,12 @@ def test_sql_in_script_mode_reads_and_refuses_writes(endpoint: str, key: str, tm
     assert len(errors) == 2 and "DELETE" in errors[0] and "terminal" in errors[1]
     assert [r["output"] for r in records if r.get("type") == "result"][-1] == 1  # nothing deleted
     assert code == 3
+
+
+def test_workflow_in_script_mode(endpoint: str, key: str, tmp_path: Path) -> None:
+    code, records, err = _script(endpoint, tmp_path, "payment", key, ["getPayment", ".workflow"])
+    assert code == 0, (records, err)
+    history = _values(records)[-1]
+    assert history["workflow_state"] in ("failed", "running", "pending", "sleeping")
+    code, records, _ = _script(endpoint, tmp_path, "counter", key, [".workflow"])
+    assert code == 3 and "has no workflow" in next(r for r in records if r.get("type") == "error")["error"]["message"]
