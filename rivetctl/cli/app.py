@@ -101,9 +101,21 @@ def root(
         OutputMode,
         typer.Option("-o", "--output", help="Output format (auto: table on a terminal, else json)."),
     ] = OutputMode.AUTO,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query",
+            metavar="JMESPATH",
+            help="A JMESPath expression applied to the JSON result before it is printed, in every -o mode: to a"
+            " value, a record, a whole list of rows, each record of a stream.",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for an answer (or for watch, overall)."),
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Seconds to wait for an answer (for watch and wait, overall)."
+        ),
     ] = None,
     param: Annotated[
         list[str] | None,
@@ -157,9 +169,16 @@ def root(
         raise typer.BadParameter("csv is for the sql command's rows", param_hint="-o/--output")
     streams = ctx.obj if isinstance(ctx.obj, Streams) else Streams()
     given = {name: (value.value if isinstance(value, StrEnum) else value) for name, value in ctx.params.items()}
-    ctx.obj = Settings(
+    settings = Settings(
         GlobalOptions(given), env=streams.env, stdin=streams.stdin, stdout=streams.stdout, stderr=streams.stderr
     )
+    if query is not None:
+        if output == OutputMode.CSV:
+            from rivetctl.errors import ConfigError
+
+            raise ConfigError("--query applies to JSON results; use -o json, jsonl, yaml, raw or table with it")
+        _ = settings.query  # compiled now: a bad expression is a usage error before anything is sent
+    ctx.obj = settings
 
 
 def main(

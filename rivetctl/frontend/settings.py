@@ -14,7 +14,9 @@ from rivetctl.errors import ConfigError
 
 if TYPE_CHECKING:
     from rivetctl.client import Client
+    from rivetctl.client.options import ClientOptions
     from rivetctl.config import ConfigFile, Profile
+    from rivetctl.frontend.query import Query
     from rivetctl.output.render import Output
 
 
@@ -50,6 +52,7 @@ class Settings:
         self.stderr = stderr or sys.stderr
         self._config: ConfigFile | None = None
         self._output: Output | None = None
+        self._query: Query | None = None
 
     # -- configuration ---------------------------------------------------------------------------------
 
@@ -76,16 +79,27 @@ class Settings:
         return not (self.opts.no_color or self.env.get("NO_COLOR"))
 
     @property
+    def query(self) -> Query | None:
+        """``--query`` compiled (once; a bad expression is a ``ConfigError``), or ``None`` when not given."""
+        if self._query is None and self.opts.query is not None:
+            from rivetctl.frontend.query import compile_query
+
+            self._query = compile_query(str(self.opts.query), "--query")
+        return self._query
+
+    @property
     def output(self) -> Output:
-        """The writer of the chosen ``-o`` mode; ``-o csv`` is a usage error here (only ``sql`` writes CSV, with
-        its own writer)."""
+        """The writer of the chosen ``-o`` mode, applying ``--query`` to every result; ``-o csv`` is a usage
+        error here (only ``sql`` writes CSV, with its own writer)."""
         if self._output is None:
             from rivetctl.output.render import MODES, Output
 
             if self.opts.output is not None and self.opts.output not in MODES:
                 raise ConfigError(f"-o {self.opts.output} is for the sql command only; use one of {', '.join(MODES)}")
 
-            self._output = Output(self.opts.output, stdout=self.stdout, stderr=self.stderr, color=self.color)
+            self._output = Output(
+                self.opts.output, stdout=self.stdout, stderr=self.stderr, color=self.color, query=self.query
+            )
         return self._output
 
     def params(self) -> Any:
@@ -137,8 +151,9 @@ class Settings:
 
     # -- objects ---------------------------------------------------------------------------------------
 
-    def client(self) -> Client:
-        from rivetctl.client import Client
+    def client_options(self) -> ClientOptions:
+        """The client's options (endpoint, namespace, token, encoding, timeouts, TLS) as this run resolves
+        them; nothing is sent."""
         from rivetctl.client.options import resolve_options
 
         opts = self.opts
@@ -149,7 +164,7 @@ class Settings:
         timeout = opts.timeout
         if timeout is None and defaults.get("timeout") is not None:
             timeout = float(defaults["timeout"])
-        options = resolve_options(
+        return resolve_options(
             opts.endpoint,
             token=opts.token,
             namespace=opts.namespace,
@@ -159,6 +174,13 @@ class Settings:
             defaults=defaults,
             **({} if timeout is None else {"timeout": timeout, "connect_timeout": min(5.0, timeout)}),
         )
+
+    def client(self) -> Client:
+        from rivetctl.client import Client
+
+        opts = self.opts
+        prof = self.profile
+        options = self.client_options()
         tracer = None
         if opts.verbose:
             from rivetctl.output.trace import StderrTracer

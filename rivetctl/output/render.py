@@ -1,9 +1,11 @@
 """Writes results in the chosen output mode: rich on a terminal, JSON / JSON lines / YAML / raw for pipes.
 
 The mode is decided once (``auto`` → ``table`` on a TTY, ``json`` otherwise; streams use ``jsonl`` when not
-a table). Diagnostics go to stderr; server text is escaped before it reaches a terminal. Writing to a closed
-pipe raises ``BrokenPipeError`` in every mode (rich's console too, instead of its own exit), for the caller
-to end quietly.
+a table). A ``--query`` (JMESPath) is applied to the JSON form of every result before it is written, in every
+mode: to a value, to a record, to a list of rows as a whole, and to each streamed record. Diagnostics go to
+stderr; server text is escaped before it reaches a terminal. Writing to a closed pipe raises
+``BrokenPipeError`` in every mode (rich's console too, instead of its own exit), for the caller to end
+quietly.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from rivetctl.output.jsonable import escape_control, jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from rivetctl.frontend.query import Query
 
 MODES = ("auto", "table", "json", "jsonl", "yaml", "raw")
 
@@ -41,21 +45,30 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 
 
 class Output:
-    """One writer per command run."""
+    """One writer per command run; ``query`` (``--query``) reshapes every result before it is written."""
 
     def __init__(
-        self, mode: str, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None, color: bool = True
+        self,
+        mode: str,
+        *,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        color: bool = True,
+        query: Query | None = None,
     ) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.mode = decide_mode(mode, self.stdout)
         self.color = color
+        self.query = query
         self._console: Console | None = None
         self._err_console: Console | None = None
 
     @property
     def is_table(self) -> bool:
-        return self.mode == "table"
+        """Whether the caller should draw its own tables or trees. Not with a query: what the query selects is
+        then written through :meth:`value`, :meth:`rows` or :meth:`stream`, from the same JSON as ``-o json``."""
+        return self.mode == "table" and self.query is None
 
     @property
     def stream_mode(self) -> str:
@@ -83,6 +96,11 @@ class Output:
 
     def value(self, value: Any) -> None:
         """One result value (an action's output)."""
+        if self.query is not None:
+            value = self.query.search(value)
+        self._value(value)
+
+    def _value(self, value: Any) -> None:
         if self.mode == "table":
             from rich.json import JSON
 
@@ -103,8 +121,14 @@ class Output:
 
     def record(self, data: dict[str, Any], *, title: str | None = None) -> None:
         """One object: a two-column table on a terminal."""
+        if self.query is not None:
+            shaped = self.query.search(data)
+            if not isinstance(shaped, dict):
+                self._value(shaped)
+                return
+            data = shaped
         if self.mode != "table":
-            self.value(data)
+            self._value(data)
             return
         from rich.table import Table
         from rich.text import Text
@@ -117,7 +141,22 @@ class Output:
         self.console().print(table)
 
     def rows(self, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
-        """A list of records: a table on a terminal, a JSON array, or JSON lines."""
+        """A list of records: a table on a terminal, a JSON array, or JSON lines. A query applies to the list as
+        a whole; a list of objects is still a table (its columns the objects' keys), anything else a value."""
+        if self.query is not None:
+            shaped = self.query.search(list(rows))
+            if not isinstance(shaped, list):
+                self._value(shaped)
+                return
+            if self.mode == "table" and not all(isinstance(row, dict) for row in shaped):
+                self._value(shaped)
+                return
+            if self.mode == "raw":
+                for item in shaped:
+                    self._write(item if isinstance(item, str) else dumps(item))
+                return
+            rows = shaped
+            columns = list(dict.fromkeys(col for row in shaped for col in row)) if self.mode == "table" else columns
         if self.mode == "table":
             from rich.table import Table
             from rich.text import Text
@@ -132,10 +171,25 @@ class Output:
             for row in rows:
                 self._write(dumps(row))
         else:
-            self.value(list(rows))
+            self._value(list(rows))
 
     def stream(self, record: dict[str, Any], columns: Sequence[str] = ()) -> None:
-        """One streamed record (an event), flushed at once."""
+        """One streamed record (an event), flushed at once. With a query, what it selects from the record: an
+        object is a table row of its own keys on a terminal, anything else one line of JSON (``-o raw``:
+        strings unquoted)."""
+        if self.query is not None:
+            shaped = self.query.search(record)
+            if not isinstance(shaped, dict):
+                if self.stream_mode == "raw" and isinstance(shaped, str):
+                    self._write(shaped)
+                elif self.stream_mode == "table":
+                    from rich.text import Text
+
+                    self.console().print(Text(_cell(shaped) if shaped is not None else "null"))
+                else:
+                    self._write(dumps(shaped))
+                return
+            record, columns = shaped, list(shaped)
         if self.stream_mode == "table":
             from rich.text import Text
 

@@ -11,23 +11,42 @@ from rivetctl.frontend.runner import lookup, run
 if TYPE_CHECKING:
     from rivetctl.client import Client
 
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help='Print the equivalent curl command (JSON on the wire; the token as "$RIVET_TOKEN") and send nothing.',
+    ),
+]
+
 GET_EPILOG = """Examples:
 
   rivetctl get counter my-counter
 
   rivetctl get counter @ACTOR_ID -o json
 
-Exits 4 when there is no such actor.
+  rivetctl get counter my-counter --dry-run
+
+Exits 4 when there is no such actor. --dry-run prints the engine API request as a curl command for bash
+(its answer is the engine's list: empty when there is no such actor) and sends nothing.
 """
 CREATE_EPILOG = """Examples:
 
   rivetctl create withInput game-1 --input '{"mode":"tournament"}'
 
-Exits 5 (naming the existing actor id) when an actor with that key exists.
+  rivetctl create withInput game-2 --input '{"mode":"casual"}' --dry-run
+
+Exits 5 (naming the existing actor id) when an actor with that key exists. --dry-run prints the engine API
+request as a curl command for bash and sends nothing.
 """
-DESTROY_EPILOG = """Example:
+DESTROY_EPILOG = """Examples:
 
   rivetctl destroy counter my-counter
+
+  rivetctl destroy counter my-counter --dry-run
+
+--dry-run prints curl commands for bash and sends nothing: by key, a lookup whose actor id (read with grep
+and cut) the DELETE request then uses; by @ACTOR_ID, the DELETE request alone.
 """
 SLEEP_EPILOG = """Example:
 
@@ -45,12 +64,17 @@ ACTORS_EPILOG = """Examples:
 ACTOR_COLUMNS = ("actor_id", "key", "status", "created", "started", "slept", "datacenter")
 
 
-def get(ctx: typer.Context, name: Name, key: Key) -> None:
+def get(ctx: typer.Context, name: Name, key: Key, dry_run: DryRun = False) -> None:
     """Show an actor if it exists: id, key, status and timestamps."""
     from rivetctl.frontend.args import parse_address
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
+    if dry_run:
+        from rivetctl.frontend.curl import curl_for_get, print_dry_run
+
+        print_dry_run(cli, curl_for_get(cli.client_options(), address))
+        return
 
     async def body(client: "Client") -> Any:
         return await lookup(client, address)
@@ -59,7 +83,9 @@ def get(ctx: typer.Context, name: Name, key: Key) -> None:
     cli.output.record(info.to_dict(), title=f"{name} actor")
 
 
-def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region: Region = None) -> None:
+def create(
+    ctx: typer.Context, name: Name, key: Key, input: Input = None, region: Region = None, dry_run: DryRun = False
+) -> None:
     """Create a new actor; fails if one with that key exists."""
     from rivetctl.errors import ConfigError
     from rivetctl.frontend.args import parse_address, parse_json_option
@@ -69,6 +95,14 @@ def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region
     if address.actor_id is not None:
         raise ConfigError("create needs a key, not an actor id")
     value = parse_json_option(input, "--input") if input is not None else None
+    if dry_run:
+        from rivetctl.frontend.curl import curl_for_create, print_dry_run
+
+        curl = curl_for_create(
+            cli.client_options(), name, address.key, input=value, has_input=input is not None, region=region
+        )
+        print_dry_run(cli, curl)
+        return
 
     async def body(client: "Client") -> Any:
         await client.check_name(name)
@@ -80,12 +114,17 @@ def create(ctx: typer.Context, name: Name, key: Key, input: Input = None, region
     cli.output.record(info.to_dict(), title=f"created {name} actor")
 
 
-def destroy(ctx: typer.Context, name: Name, key: Key) -> None:
+def destroy(ctx: typer.Context, name: Name, key: Key, dry_run: DryRun = False) -> None:
     """Destroy an actor (its state is deleted)."""
     from rivetctl.frontend.args import parse_address
 
     cli = cli_context(ctx)
     address = parse_address(name, key)
+    if dry_run:
+        from rivetctl.frontend.curl import curl_for_destroy, print_dry_run
+
+        print_dry_run(cli, curl_for_destroy(cli.client_options(), address))
+        return
 
     async def body(client: "Client") -> Any:
         info = await lookup(client, address)
