@@ -113,6 +113,12 @@ def _watch(app: typer.Typer) -> None:
     app.command("watch", cls=Command, epilog=watch.EPILOG)(watch.watch)
 
 
+def _wait(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import wait
+
+    app.command("wait", cls=Command, epilog=wait.EPILOG)(wait.wait)
+
+
 def _connect(app: typer.Typer) -> None:
     from rivetctl.cli.commands import connect
 
@@ -177,6 +183,7 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
     "workflow": (_workflow, "Show an actor's workflow history as a tree; follow it, or replay it from an entry."),
     "traces": (_traces, "Show an actor's trace spans (OpenTelemetry) as a waterfall."),
     "watch": (_watch, "Stream an actor's events (and state changes) as table rows or JSON lines."),
+    "wait": (_wait, "Wait until a JMESPath condition on an actor's state (or an event's args) holds; print its value."),
     "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
     "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),
     "completions": (_completions, "Print the shell completion script."),
