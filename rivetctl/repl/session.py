@@ -402,12 +402,27 @@ class Session:
         try:
             output = await slot.conn.action(line.action, *line.args)
         except RivetctlError as exc:
-            self.transcript.append({"type": "error", "action": line.action, "error": str(exc)})
+            self.transcript.append(
+                {
+                    "type": "error",
+                    "actor": slot.label,
+                    "action": line.action,
+                    "args": list(line.args),
+                    "error": str(exc),
+                }
+            )
             raise
         ms = (time.perf_counter() - started) * 1000
         self.sources.for_actor(self.sources.actions, slot.address.name).add(line.action)
         self.transcript.append(
-            {"type": "result", "actor": slot.label, "action": line.action, "output": output, "ms": ms}
+            {
+                "type": "result",
+                "actor": slot.label,
+                "action": line.action,
+                "args": list(line.args),
+                "output": output,
+                "ms": ms,
+            }
         )
         self.printer.result(line.action, output, ms)
 
