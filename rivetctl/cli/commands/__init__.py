@@ -131,6 +131,12 @@ def _repl(app: typer.Typer) -> None:
     app.command("repl", cls=Command, epilog=connect.REPL_EPILOG)(connect.repl)
 
 
+def _replay(app: typer.Typer) -> None:
+    from rivetctl.cli.commands import replay
+
+    app.command("replay", cls=Command, epilog=replay.EPILOG)(replay.replay)
+
+
 def _completions(app: typer.Typer) -> None:
     from rivetctl.cli.commands import misc
 
@@ -186,6 +192,10 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
     "wait": (_wait, "Wait until a JMESPath condition on an actor's state (or an event's args) holds; print its value."),
     "connect": (_connect, "Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)."),
     "repl": (_repl, "The interactive REPL (script mode when stdin is not a terminal)."),
+    "replay": (
+        _replay,
+        "Re-run the calls of a saved REPL session in order and compare each output with the recorded one.",
+    ),
     "completions": (_completions, "Print the shell completion script."),
     "man": (_man, "Print the man page (roff)."),
     "dev-server": (_dev_server, "Run the bundled example actor server (real RivetKit) until Ctrl-C."),
