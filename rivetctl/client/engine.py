@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,8 @@ from rivetctl.transport.http import HttpResponse, HttpTransport
 
 MAX_REST_BODY = 2 * 1024 * 1024
 """The engine refuses REST bodies of 2 MB and more."""
+PAGE_SIZE = 1000
+"""Rows asked for per page when walking every actor of a name (the engine answers 100 without ``limit``)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,52 @@ class EngineApi:
             params["key"] = engine_key_string(key)
         data = await self._call("GET", "/actors", params)
         return _page(data)
+
+    async def iter_actors(
+        self,
+        name: str,
+        *,
+        page_size: int = PAGE_SIZE,
+        on_gap: Callable[[int], None] | None = None,
+    ) -> AsyncIterator[ActorInfo]:
+        """Every live actor of ``name``, newest first, one page at a time (never the whole list in memory).
+
+        The engine's cursor is the last row's ``create_ts`` and is exclusive, so actors created in the same
+        millisecond on both sides of a page boundary would be skipped. Each page after the first therefore
+        starts at the boundary millisecond again (cursor ``ts + 1``) and leaves out the actors of that
+        millisecond already given. Only when more than ``page_size`` actors share one millisecond can the
+        engine not page through them: ``on_gap(ts)`` is told, and the walk goes on past that millisecond.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        cursor: str | None = None
+        boundary: int | None = None
+        seen_at_boundary: set[str] = set()
+        while True:
+            page = await self.list_actors(name, limit=page_size, cursor=cursor)
+            fresh = 0
+            for actor in page.actors:
+                if boundary is not None and actor.create_ts == boundary and actor.actor_id in seen_at_boundary:
+                    continue
+                fresh += 1
+                yield actor
+            if len(page.actors) < page_size or page.cursor is None:
+                return
+            last = page.actors[-1].create_ts
+            if last is None:  # no timestamps to re-check ties with: the engine's own cursor
+                cursor, boundary, seen_at_boundary = page.cursor, None, set()
+                continue
+            at_last = {a.actor_id for a in page.actors if a.create_ts == last}
+            if fresh == 0:
+                # A whole page inside one millisecond, all given already: more actors share it than a page
+                # holds, and the engine cannot page inside a millisecond. Go on past it.
+                if on_gap is not None:
+                    on_gap(last)
+                cursor, boundary, seen_at_boundary = str(last), None, set()
+                continue
+            seen_at_boundary = seen_at_boundary | at_last if last == boundary else at_last
+            boundary = last
+            cursor = str(last + 1)
 
     async def get_actor(self, actor_id: str) -> ActorInfo:
         """The actor with this id, destroyed ones included; ``ActorNotFoundError`` if unknown."""

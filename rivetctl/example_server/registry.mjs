@@ -316,7 +316,40 @@ const fanout = actor({
 	},
 });
 
+// Many small actors for fan-out (`call fleet --all ...`) and fan-in (`watch fleet --keys ...`): each counts the
+// calls it got, fails on request for keys starting with "bad", takes its time on request, and can drop its live
+// connections (which reconnect on their own).
+const fleet = actor({
+	state: { calls: 0 },
+	actions: {
+		increment: (c, amount = 1) => {
+			c.state.calls += amount;
+			c.broadcast("calls", c.state.calls);
+			return c.state.calls;
+		},
+		getCount: (c) => c.state.calls,
+		ping: (c) => ({ key: c.key, calls: c.state.calls }),
+		failSome: (c) => {
+			c.state.calls += 1;
+			if (c.key.some((part) => part.startsWith("bad"))) {
+				throw new UserError(`refused for key ${JSON.stringify(c.key)}`, { code: "bad_key" });
+			}
+			return c.state.calls;
+		},
+		slowIncrement: async (c, ms = 500) => {
+			c.state.calls += 1;
+			await sleep(ms);
+			return c.state.calls;
+		},
+		kickOthers: async (c, reason = "kicked") => {
+			const others = [...c.conns.values()].filter((conn) => conn.id !== c.conn.id);
+			for (const conn of others) await conn.disconnect(reason);
+			return others.length;
+		},
+	},
+});
+
 export const registry = setup({
-	use: { counter, chatRoom, withInput, secure, timeouts, notes, worker, onboarding, payment, reminder, fanout },
+	use: { counter, chatRoom, withInput, secure, timeouts, notes, worker, onboarding, payment, reminder, fanout, fleet },
 	noWelcome: true,
 });

@@ -26,7 +26,9 @@ from typer.core import TyperCommand, TyperGroup
 def _call(app: typer.Typer) -> None:
     from rivetctl.cli.commands import call
 
-    app.command("call", cls=Command, epilog=call.EPILOG, context_settings={"ignore_unknown_options": True})(call.call)
+    app.command("call", cls=call.FanOutCommand, epilog=call.EPILOG, context_settings={"ignore_unknown_options": True})(
+        call.call
+    )
 
 
 def _get(app: typer.Typer) -> None:
