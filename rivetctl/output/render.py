@@ -94,10 +94,16 @@ class Output:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
+    def _search(self, value: Any) -> Any:
+        """What the query selects from ``value``'s JSON form, as a value again (``$``-tags revived), so that it
+        prints as the JSON it was selected from."""
+        assert self.query is not None
+        return _revive(self.query.search(value))
+
     def value(self, value: Any) -> None:
         """One result value (an action's output)."""
         if self.query is not None:
-            value = self.query.search(value)
+            value = self._search(value)
         self._value(value)
 
     def _value(self, value: Any) -> None:
@@ -122,7 +128,7 @@ class Output:
     def record(self, data: dict[str, Any], *, title: str | None = None) -> None:
         """One object: a two-column table on a terminal."""
         if self.query is not None:
-            shaped = self.query.search(data)
+            shaped = self._search(data)
             if not isinstance(shaped, dict):
                 self._value(shaped)
                 return
@@ -144,7 +150,7 @@ class Output:
         """A list of records: a table on a terminal, a JSON array, or JSON lines. A query applies to the list as
         a whole; a list of objects is still a table (its columns the objects' keys), anything else a value."""
         if self.query is not None:
-            shaped = self.query.search(list(rows))
+            shaped = self._search(list(rows))
             if not isinstance(shaped, list):
                 self._value(shaped)
                 return
@@ -178,7 +184,7 @@ class Output:
         object is a table row of its own keys on a terminal, anything else one line of JSON (``-o raw``:
         strings unquoted)."""
         if self.query is not None:
-            shaped = self.query.search(record)
+            shaped = self._search(record)
             if not isinstance(shaped, dict):
                 if self.stream_mode == "raw" and isinstance(shaped, str):
                     self._write(shaped)
@@ -227,6 +233,18 @@ def _console_class() -> type[Console]:
 
         _console_cls = PipeConsole
     return _console_cls
+
+
+def _revive(tree: Any) -> Any:
+    """A JSON tree as the value it is the JSON form of (``["$Uint8Array", …]`` as bytes, ``["$$x", 1]`` as
+    ``["$x", 1]``); a tree that does not revive is kept as it is."""
+    from rivetctl.errors import RivetctlError
+    from rivetctl.protocol.values import from_json_compat
+
+    try:
+        return from_json_compat(tree)
+    except (RivetctlError, ValueError, TypeError):
+        return tree
 
 
 def _cell(value: Any) -> str:
