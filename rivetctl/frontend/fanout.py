@@ -82,7 +82,7 @@ async def from_list(targets: Iterable[Target]) -> AsyncIterator[Target]:
         yield target
 
 
-def _line_target(line: str, where: str, number: int) -> Target | None:
+def line_target(line: str, where: str, number: int) -> Target | None:
     text = line.rstrip("\r\n")
     if not text.strip():
         return None
@@ -99,7 +99,7 @@ def check_key_file(path: str) -> int:
     try:
         with open(os.path.expanduser(path), encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
-                if _line_target(line, path, number) is not None:
+                if line_target(line, path, number) is not None:
                     count += 1
     except OSError as exc:
         raise ConfigError(f"cannot read {path!r}: {exc.strerror or exc}") from None
@@ -122,7 +122,7 @@ async def from_lines(stream: IO[str], where: str) -> AsyncIterator[Target]:
     number = 0
     async for line in _lines(stream, where):
         number += 1
-        target = _line_target(line, where, number)
+        target = line_target(line, where, number)
         if target is not None:
             yield target
 

@@ -110,9 +110,9 @@ def _traces(app: typer.Typer) -> None:
 
 
 def _watch(app: typer.Typer) -> None:
-    from rivetctl.cli.commands import watch
+    from rivetctl.cli.commands import call, watch
 
-    app.command("watch", cls=Command, epilog=watch.EPILOG)(watch.watch)
+    app.command("watch", cls=call.FanOutCommand, epilog=watch.EPILOG)(watch.watch)
 
 
 def _wait(app: typer.Typer) -> None:
