@@ -214,14 +214,12 @@ def _report(
     import difflib
     import json
 
-    from rivetctl.output.jsonable import jsonable
-
     out = cli.output
     rows: list[dict[str, Any]] = []
     diffs: list[str] = []
     for n, ((index, record, _args), now) in enumerate(zip(calls, outcomes, strict=True), 1):
         recorded = outcome_of(record)
-        match = jsonable(recorded) == now
+        match = recorded == now  # both JSON forms: the file's, and jsonable() of the answer
         address = addresses[str(record["actor"])]
         actor = address.describe().replace(" ", "/", 1)
         rows.append(
@@ -229,14 +227,14 @@ def _report(
                 "call": n,
                 "actor": actor,
                 "action": record["action"],
-                "args": record.get("args", []),
-                "recorded": recorded.get("output", recorded),
-                "now": now.get("output", now),
+                "args": _as_value(record.get("args", [])),
+                "recorded": _as_value(recorded.get("output", recorded)),
+                "now": _as_value(now.get("output", now)),
                 "match": match,
             }
         )
         if not match:
-            before = json.dumps(jsonable(recorded), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+            before = json.dumps(recorded, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
             after = json.dumps(now, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
             title = f"call {n} {record['action']}"
             diffs.append(
@@ -266,6 +264,19 @@ def _report(
         return 1
     out.info(f"rivetctl: all {len(rows)} calls match {transcript.path}")
     return 0
+
+
+def _as_value(tree: Any) -> Any:
+    """A JSON form as the value it stands for (``$``-tags revived), so that it prints as that JSON again."""
+    import copy
+
+    from rivetctl.errors import RivetctlError
+    from rivetctl.protocol.values import from_json_compat
+
+    try:
+        return from_json_compat(copy.deepcopy(tree))
+    except RivetctlError:
+        return tree
 
 
 def _update_record(record: dict[str, Any], now: dict[str, Any]) -> None:
