@@ -72,12 +72,12 @@ def _prepare(example: str, actor_id: str, endpoint: str) -> tuple[list[str], str
         feeder, example = example.split("| rivetctl", 1)
         example = "rivetctl" + example
         stdin = subprocess.run(["bash", "-c", feeder], capture_output=True, text=True, check=True).stdout
-    example = example.split(" | ", 1)[0].split(" > ", 1)[0].rstrip(" &")
+    example = example.split(" | ", 1)[0].split(" > ", 1)[0].split(" && ", 1)[0].rstrip(" &")
     example = example.replace("ACTOR_ID", actor_id).replace("TOKEN", "local-token")
     example = example.replace("127.0.0.1:6420", endpoint.removeprefix("http://"))
     argv = shlex.split(example)
     argv[0:1] = []
-    long_running = bool({"watch", "connect", "repl"} & set(argv))
+    long_running = bool({"watch", "connect", "repl", "wait"} & set(argv))
     if long_running:
         argv = ["--timeout", "3", *argv]
     return argv, stdin, long_running
@@ -107,11 +107,14 @@ def _ensure_actor(endpoint: str, name: str, key: str) -> None:
     asyncio.run(go())
 
 
-_READS_AN_EXISTING_ACTOR = {"state", "connections", "queue", "sql", "workflow", "traces", "describe"}
+_READS_AN_EXISTING_ACTOR = {"state", "connections", "queue", "sql", "workflow", "traces", "describe", "wait"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_example_runs(example: str, endpoint: str, actor_id: str, tmp_path: Path) -> None:
+def test_example_runs(
+    example: str, endpoint: str, actor_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # files an example writes (.save session.jsonl) stay in the test's directory
     env = {
         "RIVET_ENDPOINT": endpoint,
         "XDG_CONFIG_HOME": str(tmp_path / "c"),
@@ -137,6 +140,9 @@ def test_example_runs(example: str, endpoint: str, actor_id: str, tmp_path: Path
         )
     if "config delete old" in example:
         main(["config", "set", "old"], env=env, stdout=io.StringIO(), stderr=io.StringIO())
+    if " replay session.jsonl" in example:  # the transcript the example before it saves
+        script = ".use counter my-counter\necho hello 42\n.save session.jsonl\n"
+        main(["repl"], env=env, stdin=io.StringIO(script), stdout=io.StringIO(), stderr=io.StringIO())
     argv, stdin, long_running = _prepare(example, actor_id, endpoint)
     command = next((a for a in argv if not a.startswith("-")), "")
     if command in _READS_AN_EXISTING_ACTOR:

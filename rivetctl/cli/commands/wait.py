@@ -23,9 +23,9 @@ EPILOG = """Examples:
 
   rivetctl wait counter my-counter --until count --interval 0.2 -o raw
 
-  rivetctl --timeout 60 wait counter my-counter --until 'count >= `100`' && echo reached
+  rivetctl --timeout 60 wait counter my-counter --until 'count >= `0`' && echo ready
 
-  rivetctl --timeout 30 wait counter my-counter --event newCount --until '[0] >= `10`'
+  rivetctl wait counter my-counter --event newCount --until '[0] >= `10`'
 
 Without --event, EXPR (JMESPath, https://jmespath.org) is evaluated on the actor's state (as `rivetctl state`
 prints it, read through the inspector) at once and then every --interval seconds, until its value is true in
