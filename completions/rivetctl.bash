@@ -9,7 +9,7 @@
 # The subcommands of command path $1 ('' is rivetctl itself).
 _rivetctl_subcommands() {
     case $1 in
-        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue sql workflow traces watch connect repl completions man dev-server ping config' ;;
+        '') REPLY='call get create destroy sleep actors describe inspect-id state connections queue sql workflow traces watch wait connect repl replay completions man dev-server ping config' ;;
         'config') REPLY='set use list show delete path' ;;
         *) return 1 ;;
     esac
@@ -18,11 +18,11 @@ _rivetctl_subcommands() {
 # The options of command path $1.
 _rivetctl_options() {
     case $1 in
-        '') REPLY='-e --endpoint -n --namespace --token --encoding --profile -o --output --timeout --param --params -v --verbose --no-color --insecure --cacert --inspector-token --traceback --version -h --help' ;;
-        'call') REPLY='--args --no-create --input --region --repeat -h --help' ;;
-        'get') REPLY='-h --help' ;;
-        'create') REPLY='--input --region -h --help' ;;
-        'destroy') REPLY='-h --help' ;;
+        '') REPLY='-e --endpoint -n --namespace --token --encoding --profile -o --output --query --timeout --param --params -v --verbose --no-color --insecure --cacert --inspector-token --traceback --version -h --help' ;;
+        'call') REPLY='--args --no-create --input --region --repeat --keys --keys-from --all -j --concurrency -h --help' ;;
+        'get') REPLY='--dry-run -h --help' ;;
+        'create') REPLY='--input --region --dry-run -h --help' ;;
+        'destroy') REPLY='--dry-run -h --help' ;;
         'sleep') REPLY='-h --help' ;;
         'actors') REPLY='--limit --all --include-destroyed -h --help' ;;
         'describe') REPLY='-h --help' ;;
@@ -33,9 +33,11 @@ _rivetctl_options() {
         'sql') REPLY='--arg --write --tables --schema --rows --limit --offset --all -h --help' ;;
         'workflow') REPLY='-f --follow --interval --replay -y --yes -h --help' ;;
         'traces') REPLY='-h --help' ;;
-        'watch') REPLY='--count --until-timeout --state --no-state --state-interval --timestamps --no-create -h --help' ;;
-        'connect') REPLY='--sub --linger --wait -h --help' ;;
+        'watch') REPLY='--count --until-timeout --state --no-state --state-interval --timestamps --no-create --keys --keys-from --all --dry-run -h --help' ;;
+        'wait') REPLY='--until --event --interval -h --help' ;;
+        'connect') REPLY='--sub --linger --wait --dry-run -h --help' ;;
         'repl') REPLY='--wait -h --help' ;;
+        'replay') REPLY='--update -h --help' ;;
         'completions') REPLY='-h --help' ;;
         'man') REPLY='-h --help' ;;
         'dev-server') REPLY='--port --data -h --help' ;;
@@ -60,6 +62,7 @@ _rivetctl_optval() {
         '|--encoding') REPLY='choice:json cbor bare' ;;
         '|--profile') REPLY='profile' ;;
         '|-o'|'|--output') REPLY='choice:auto table json jsonl yaml raw csv' ;;
+        '|--query') REPLY='' ;;
         '|--timeout') REPLY='' ;;
         '|--param') REPLY='' ;;
         '|--params') REPLY='' ;;
@@ -69,6 +72,9 @@ _rivetctl_optval() {
         'call|--input') REPLY='' ;;
         'call|--region') REPLY='' ;;
         'call|--repeat') REPLY='' ;;
+        'call|--keys') REPLY='' ;;
+        'call|--keys-from') REPLY='' ;;
+        'call|-j'|'call|--concurrency') REPLY='' ;;
         'create|--input') REPLY='' ;;
         'create|--region') REPLY='' ;;
         'actors|--limit') REPLY='' ;;
@@ -85,6 +91,11 @@ _rivetctl_optval() {
         'watch|--count') REPLY='' ;;
         'watch|--state-interval') REPLY='' ;;
         'watch|--timestamps') REPLY='choice:absolute relative' ;;
+        'watch|--keys') REPLY='' ;;
+        'watch|--keys-from') REPLY='' ;;
+        'wait|--until') REPLY='' ;;
+        'wait|--event') REPLY='' ;;
+        'wait|--interval') REPLY='' ;;
         'connect|--sub') REPLY='' ;;
         'connect|--linger') REPLY='' ;;
         'dev-server|--port') REPLY='' ;;
@@ -121,8 +132,10 @@ _rivetctl_arg() {
         'workflow') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'traces') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'watch') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) REPLY='' ;; esac ;;
+        'wait') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'connect') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
         'repl') case $2 in 0) REPLY='actor' ;; 1) REPLY='' ;; *) return 1 ;; esac ;;
+        'replay') case $2 in 0) REPLY='' ;; 1) REPLY='actor' ;; 2) REPLY='' ;; *) return 1 ;; esac ;;
         'completions') case $2 in 0) REPLY='choice:bash zsh fish' ;; *) return 1 ;; esac ;;
         'config set') case $2 in 0) REPLY='profile' ;; *) return 1 ;; esac ;;
         'config use') case $2 in 0) REPLY='profile' ;; *) return 1 ;; esac ;;

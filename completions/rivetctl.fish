@@ -9,14 +9,14 @@
 function __rivetctl_subcommands --argument-names path
     switch $path
         case ''
-            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue sql workflow traces watch connect repl completions man dev-server ping config
+            printf '%s\n' call get create destroy sleep actors describe inspect-id state connections queue sql workflow traces watch wait connect repl replay completions man dev-server ping config
         case 'config'
             printf '%s\n' set use list show delete path
     end
 end
 
 function __rivetctl_takes_value --argument-names path opt
-    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--timeout' '|--param' '|--params' '|--cacert' '|--inspector-token' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'workflow|--interval' 'workflow|--replay' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events' 'config set|--inspector-token-env'
+    contains -- "$path|$opt" '|-e' '|--endpoint' '|-n' '|--namespace' '|--token' '|--encoding' '|--profile' '|-o' '|--output' '|--query' '|--timeout' '|--param' '|--params' '|--cacert' '|--inspector-token' 'call|--args' 'call|--input' 'call|--region' 'call|--repeat' 'call|--keys' 'call|--keys-from' 'call|-j' 'call|--concurrency' 'create|--input' 'create|--region' 'actors|--limit' 'state|--set' 'state|--patch' 'queue|--limit' 'queue|--send' 'sql|--arg' 'sql|--rows' 'sql|--limit' 'sql|--offset' 'workflow|--interval' 'workflow|--replay' 'watch|--count' 'watch|--state-interval' 'watch|--timestamps' 'watch|--keys' 'watch|--keys-from' 'wait|--until' 'wait|--event' 'wait|--interval' 'connect|--sub' 'connect|--linger' 'dev-server|--port' 'dev-server|--data' 'config set|--endpoint' 'config set|--namespace' 'config set|--token-env' 'config set|--token' 'config set|--encoding' 'config set|--runner' 'config set|--param' 'config set|--secret-param' 'config set|--events' 'config set|--inspector-token-env'
 end
 
 # Parse the tokens before the cursor once per command line: command path, arguments so far, whether
@@ -117,8 +117,10 @@ complete -c rivetctl -n '__rivetctl_arg "" 0' -a sql -d 'Query an actor\'s SQLit
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a workflow -d 'Show an actor\'s workflow history as a tree; follow it, or replay it from an entry'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a traces -d 'Show an actor\'s trace spans (OpenTelemetry) as a waterfall'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a watch -d 'Stream an actor\'s events (and state changes) as table rows or JSON lines'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a wait -d 'Wait until a JMESPath condition on an actor\'s state (or an event\'s args) holds; print its value'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a connect -d 'Open a live connection to an actor (REPL on a terminal, JSON lines when scripted)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a repl -d 'The interactive REPL (script mode when stdin is not a terminal)'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a replay -d 'Re-run the calls of a saved REPL session in order and compare each output with the recorded one'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a completions -d 'Print the shell completion script'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a man -d 'Print the man page (roff)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a dev-server -d 'Run the bundled example actor server (real RivetKit) until Ctrl-C'
@@ -130,7 +132,8 @@ complete -c rivetctl -n '__rivetctl_at ""' -l token -x -d 'Engine token'
 complete -c rivetctl -n '__rivetctl_at ""' -l encoding -x -a 'json cbor bare' -d 'Wire encoding'
 complete -c rivetctl -n '__rivetctl_at ""' -l profile -x -a '(__rivetctl_profiles)' -d 'Config profile to use'
 complete -c rivetctl -n '__rivetctl_at ""' -s o -l output -x -a 'auto table json jsonl yaml raw csv' -d 'Output format (auto: table on a terminal, else json)'
-complete -c rivetctl -n '__rivetctl_at ""' -l timeout -x -d 'Seconds to wait for an answer (or for watch, overall)'
+complete -c rivetctl -n '__rivetctl_at ""' -l query -x -d 'A JMESPath expression applied to the JSON result before it is printed, in every -o mode: to a value, a record, a whole list of rows, each record of a stream'
+complete -c rivetctl -n '__rivetctl_at ""' -l timeout -x -d 'Seconds to wait for an answer (for watch and wait, overall)'
 complete -c rivetctl -n '__rivetctl_at ""' -l param -x -d 'Connection param KEY=VALUE (VALUE is JSON if it parses); repeatable'
 complete -c rivetctl -n '__rivetctl_at ""' -l params -x -d 'Connection params as JSON or @file'
 complete -c rivetctl -n '__rivetctl_at ""' -s v -l verbose -d '-v timing, -vv frames, -vvv raw bytes (secrets redacted)'
@@ -148,21 +151,28 @@ complete -c rivetctl -n '__rivetctl_at "call"' -l no-create -d 'Require an exist
 complete -c rivetctl -n '__rivetctl_at "call"' -l input -x -d 'Create input as JSON or @file (used only when the actor is created)'
 complete -c rivetctl -n '__rivetctl_at "call"' -l region -x -d 'Datacenter to create the actor in'
 complete -c rivetctl -n '__rivetctl_at "call"' -l repeat -x -d 'Call N times and print latency percentiles'
+complete -c rivetctl -n '__rivetctl_at "call"' -l keys -x -d 'Call these actors (comma-separated keys; KEY is left out)'
+complete -c rivetctl -n '__rivetctl_at "call"' -l keys-from -x -d 'Call the actors listed in FILE (or stdin: -), one key per line; a JSON array is a compound key'
+complete -c rivetctl -n '__rivetctl_at "call"' -l all -d 'Call every actor of NAME (listed page by page from the engine)'
+complete -c rivetctl -n '__rivetctl_at "call"' -s j -l concurrency -x -d 'Fan-out: calls in flight at once'
 complete -c rivetctl -n '__rivetctl_at "call"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "call" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 complete -c rivetctl -n '__rivetctl_arg "call" 2' -a '(__rivetctl_actions)' -d 'action'
 
 # rivetctl get
+complete -c rivetctl -n '__rivetctl_at "get"' -l dry-run -d 'Print the equivalent curl command (JSON on the wire; the token as "$RIVET_TOKEN") and send nothing'
 complete -c rivetctl -n '__rivetctl_at "get"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "get" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl create
 complete -c rivetctl -n '__rivetctl_at "create"' -l input -x -d 'Create input as JSON or @file (used only when the actor is created)'
 complete -c rivetctl -n '__rivetctl_at "create"' -l region -x -d 'Datacenter to create the actor in'
+complete -c rivetctl -n '__rivetctl_at "create"' -l dry-run -d 'Print the equivalent curl command (JSON on the wire; the token as "$RIVET_TOKEN") and send nothing'
 complete -c rivetctl -n '__rivetctl_at "create"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "create" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl destroy
+complete -c rivetctl -n '__rivetctl_at "destroy"' -l dry-run -d 'Print the equivalent curl command (JSON on the wire; the token as "$RIVET_TOKEN") and send nothing'
 complete -c rivetctl -n '__rivetctl_at "destroy"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "destroy" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
@@ -232,17 +242,29 @@ complete -c rivetctl -n '__rivetctl_arg "traces" 0' -a '(__rivetctl_cached names
 # rivetctl watch
 complete -c rivetctl -n '__rivetctl_at "watch"' -l count -x -d 'Stop after N events'
 complete -c rivetctl -n '__rivetctl_at "watch"' -l until-timeout -d 'Reaching --timeout ends the watch with exit 0 (not 8)'
-complete -c rivetctl -n '__rivetctl_at "watch"' -l state -l no-state -d 'Also show state changes (inspector)'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l state -l no-state -d 'Also show state changes (inspector); on for one actor, off for many'
 complete -c rivetctl -n '__rivetctl_at "watch"' -l state-interval -x -d 'Seconds between state polls'
 complete -c rivetctl -n '__rivetctl_at "watch"' -l timestamps -x -a 'absolute relative' -d 'Time column: absolute (ISO 8601, UTC) or relative (seconds since start)'
 complete -c rivetctl -n '__rivetctl_at "watch"' -l no-create -d 'Require an existing actor'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l keys -x -d 'Call these actors (comma-separated keys; KEY is left out)'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l keys-from -x -d 'Call the actors listed in FILE (or stdin: -), one key per line; a JSON array is a compound key'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l all -d 'Call every actor of NAME (listed page by page from the engine)'
+complete -c rivetctl -n '__rivetctl_at "watch"' -l dry-run -d 'Print the WebSocket URL, subprotocols and frames of each actor; send nothing'
 complete -c rivetctl -n '__rivetctl_at "watch"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "watch" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl wait
+complete -c rivetctl -n '__rivetctl_at "wait"' -l until -x -d 'JMESPath condition: on the state, or with --event on the event\'s args array'
+complete -c rivetctl -n '__rivetctl_at "wait"' -l event -x -d 'Wait for this event (live connection)'
+complete -c rivetctl -n '__rivetctl_at "wait"' -l interval -x -d 'Seconds between state reads (without --event)'
+complete -c rivetctl -n '__rivetctl_at "wait"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "wait" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl connect
 complete -c rivetctl -n '__rivetctl_at "connect"' -l sub -x -d 'Subscribe to this event; repeatable'
 complete -c rivetctl -n '__rivetctl_at "connect"' -l linger -x -d 'Script mode: seconds to keep receiving events after stdin ends'
 complete -c rivetctl -n '__rivetctl_at "connect"' -l wait -d 'Script mode: when the server cannot be reached, keep trying until the connection opens instead of exiting 7 (the REPL on a terminal always keeps trying)'
+complete -c rivetctl -n '__rivetctl_at "connect"' -l dry-run -d 'Print the WebSocket URL, subprotocols and frames it would send (secrets as $VAR references); send nothing'
 complete -c rivetctl -n '__rivetctl_at "connect"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "connect" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
@@ -250,6 +272,11 @@ complete -c rivetctl -n '__rivetctl_arg "connect" 0' -a '(__rivetctl_cached name
 complete -c rivetctl -n '__rivetctl_at "repl"' -l wait -d 'Script mode: when the server cannot be reached, keep trying until the connection opens instead of exiting 7 (the REPL on a terminal always keeps trying)'
 complete -c rivetctl -n '__rivetctl_at "repl"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "repl" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
+
+# rivetctl replay
+complete -c rivetctl -n '__rivetctl_at "replay"' -l update -d 'Write the outputs of now into FILE; exit 0'
+complete -c rivetctl -n '__rivetctl_at "replay"' -s h -l help -d 'Show this message and exit'
+complete -c rivetctl -n '__rivetctl_arg "replay" 1' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
 # rivetctl completions
 complete -c rivetctl -n '__rivetctl_at "completions"' -s h -l help -d 'Show this message and exit'
