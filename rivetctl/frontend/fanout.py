@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from rivetctl.transport.http import HttpResponse, Tracer
 
 DEFAULT_CONCURRENCY = 16
+LINES_AHEAD = 256
+"""Lines of a pipe read ahead of the calls, at most."""
 
 
 # -- targets and where they come from -----------------------------------------------------------------------
@@ -136,26 +138,43 @@ async def _lines(stream: IO[str], where: str) -> AsyncIterator[str]:
             raise ConfigError(f"{where} is not UTF-8 text") from None
         return
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue(maxsize=256)
+    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+    slots = threading.Semaphore(LINES_AHEAD)  # lines read and not yet taken: the reader waits for room
+    stop = threading.Event()
+
+    def post(item: str | BaseException | None) -> bool:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: the run is over
+            return False
+        return True
 
     def read() -> None:
         # A daemon thread: a reader still blocked on the pipe when the run ends does not hold the process.
         final: BaseException | None = None
         try:
             for line in stream:
-                asyncio.run_coroutine_threadsafe(queue.put(line), loop).result()
-        except BaseException as exc:  # the loop went away (the run ended), or reading failed
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set() or not post(line):
+                    return
+        except Exception as exc:
             final = exc
-        with contextlib.suppress(BaseException):
-            asyncio.run_coroutine_threadsafe(queue.put(final), loop).result()
+        if not stop.is_set():
+            post(final)
 
     threading.Thread(target=read, name="rivetctl-keys", daemon=True).start()
-    while (item := await queue.get()) is not None:
-        if isinstance(item, BaseException):
-            if isinstance(item, UnicodeDecodeError):
-                raise ConfigError(f"{where} is not UTF-8 text")
-            raise ConfigError(f"cannot read keys from {where}: {item}")
-        yield item
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                if isinstance(item, UnicodeDecodeError):
+                    raise ConfigError(f"{where} is not UTF-8 text")
+                raise ConfigError(f"cannot read keys from {where}: {item}")
+            slots.release()
+            yield item
+    finally:
+        stop.set()
 
 
 async def from_engine(
