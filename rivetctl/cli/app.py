@@ -166,7 +166,9 @@ def root(
 
     if output == OutputMode.CSV and ctx.invoked_subcommand not in ("sql", None):
         # Refused before the command runs: a call or a write must not happen only to fail at printing.
-        raise typer.BadParameter("csv is for the sql command's rows", param_hint="-o/--output")
+        from rivetctl.errors import ConfigError
+
+        raise ConfigError("-o csv is for the sql command only; use one of auto, table, json, jsonl, yaml, raw")
     streams = ctx.obj if isinstance(ctx.obj, Streams) else Streams()
     given = {name: (value.value if isinstance(value, StrEnum) else value) for name, value in ctx.params.items()}
     settings = Settings(

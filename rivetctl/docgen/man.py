@@ -13,6 +13,12 @@ ENVIRONMENT = (
     ("RIVET_POOL", "Runner pool name used when an actor is created."),
     ("RIVETCTL_PROFILE", "Config profile to use, like --profile."),
     ("RIVETCTL_PARAMS", "Connection params as JSON or @file, like --params."),
+    (
+        "RIVETCTL_PARAM_KEY",
+        "Not read by rivetctl: the curl commands --dry-run prints read a connection param whose key looks"
+        " secret from it (KEY upper-cased, other characters than letters and digits as _), as they read the token"
+        " from RIVET_TOKEN and a profile's secret param from its own variable.",
+    ),
     ("RIVETCTL_ENCODING", "Wire encoding (json, cbor or bare), like --encoding."),
     ("RIVETCTL_CONFIG", "Path of the config file, instead of $XDG_CONFIG_HOME/rivetctl/config.toml."),
     (

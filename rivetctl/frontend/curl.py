@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 
 TOKEN_VAR = "RIVET_TOKEN"
 """The variable the printed commands read the token from."""
-PARAM_VAR_PREFIX = "RIVETCTL_PARAM_"
-"""``RIVETCTL_PARAM_<KEY>``: the variable of a secret-looking connection param."""
 PARAMS_VAR = "RIVETCTL_PARAMS"
 """The variable of params that are not a JSON object (their whole JSON text)."""
 USER_AGENT = "rivetctl"
@@ -143,7 +141,7 @@ def looks_secret(key: str) -> bool:
 
 def param_var(key: str) -> str:
     """``RIVETCTL_PARAM_<KEY>`` for a secret-looking param key."""
-    return PARAM_VAR_PREFIX + (re.sub(r"[^A-Za-z0-9]", "_", key).upper() or "_")
+    return f"RIVETCTL_PARAM_{re.sub(r'[^A-Za-z0-9]', '_', key).upper() or '_'}"
 
 
 def secret_param_vars(settings: Settings) -> dict[str, str]:
