@@ -486,3 +486,24 @@ def test_dry_run_connect_and_watch_send_nothing_and_show_no_secret(tmp_path: Pat
     assert "s3cr3t" not in w.out + w.err
     refused = run("watch", "fleet", "--all", "calls", "--dry-run")
     assert refused.code == Exit.USAGE and "--dry-run lists no actors" in refused.err
+
+
+def test_call_dry_run_one_curl_per_actor_runs_as_printed(
+    rivetctl: Run, prefix: str, endpoint: str, tmp_path: Path
+) -> None:
+    keys = [[f"{prefix}-a"], [prefix, "b"]]
+    path = tmp_path / "keys.txt"
+    path.write_text("".join(json.dumps(k) + "\n" for k in keys))
+    r = rivetctl("call", "fleet", "--keys-from", str(path), "increment", "3", "--dry-run")
+    assert r.code == Exit.OK, r.err
+    commands = r.out.splitlines()
+    assert len(commands) == 2 and all(c.startswith("curl ") for c in commands)
+    assert counts(endpoint, keys) == [None, None]  # nothing was sent
+    ran = subprocess.run(["bash", "-c", r.out], capture_output=True, text=True, timeout=60, env=outside_world())
+    assert ran.returncode == 0, ran.stderr
+    assert [json.loads(line) for line in ran.stdout.splitlines()] == [{"output": 3}, {"output": 3}]
+    assert counts(endpoint, keys) == [3, 3]
+    one = rivetctl("call", "fleet", f"{prefix}-a", "increment", "1", "--dry-run")
+    assert one.code == Exit.OK and one.out.count("\n") == 1 and f"rvt-key={prefix}-a" in one.out
+    refused = rivetctl("call", "fleet", "--all", "increment", "1", "--dry-run")
+    assert refused.code == Exit.USAGE and "--dry-run lists no actors" in refused.err and refused.out == ""

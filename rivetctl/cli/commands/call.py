@@ -45,7 +45,8 @@ On a terminal: a progress bar, then a table and a summary. Otherwise one JSON li
 {"key", "actor_id", "ok", "output" or "error": {"group", "code", "message"}, "ms"}, and the summary on stderr.
 Exit 0 when every call succeeded, 3 when any failed, 7 when none reached the server. Ctrl-C starts no more
 calls, waits for those in flight, prints what completed and exits 130 (a second Ctrl-C abandons them).
---no-create and --timeout apply to each call.
+--no-create and --timeout apply to each call. --dry-run prints the equivalent curl command (one per actor of
+--keys or --keys-from) and sends nothing.
 
 Global options (-e, -o, --timeout, --param, ...) may also follow the command. After `--` nothing is an
 option: rivetctl call chatRoom k send -- -n hello passes -n as an argument.
@@ -95,6 +96,14 @@ Concurrency = Annotated[
     int, typer.Option("-j", "--concurrency", metavar="N", min=1, help="Fan-out: calls in flight at once.")
 ]
 PageSize = Annotated[int | None, typer.Option("--page-size", min=1, hidden=True, help="Engine page size for --all.")]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help='Print the equivalent curl command, one per actor (JSON on the wire; the token as "$RIVET_TOKEN") '
+        "and send nothing.",
+    ),
+]
 
 
 def call(
@@ -119,6 +128,7 @@ def call(
     all_actors: All = False,
     concurrency: Concurrency = 16,
     page_size: PageSize = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Call an action statelessly over HTTP and print its output."""
     from rivetctl.errors import ConfigError
@@ -136,6 +146,20 @@ def call(
             ctx.fail(f"Missing argument 'ACTION' (rivetctl call NAME {sources[0]} ... ACTION [ARG]...).")
         if repeat != 1:
             raise ConfigError("--repeat is for one actor; a fan-out reports latency percentiles itself")
+        if dry_run:
+            _fan_out_dry_run(
+                cli,
+                name,
+                words[0],
+                words[1:],
+                args_json=args_json,
+                no_create=no_create,
+                input=input,
+                region=region,
+                keys=keys,
+                keys_from=keys_from,
+            )
+            return
         raise typer.Exit(
             _fan_out(
                 cli,
@@ -164,6 +188,14 @@ def call(
     values = parse_args(list(args or []), args_json=args_json, stdin=cli.stdin)
     create_input: Any = NO_INPUT if input is None else parse_json_option(input, "--input")
     params = cli.params()
+    if dry_run:
+        from rivetctl.frontend.curl import curl_for_handle, print_dry_run, secret_param_vars
+
+        handle = handle_for(
+            cli.client(), address, params=params, create=not no_create, input=create_input, region=region
+        )
+        print_dry_run(cli, curl_for_handle(handle, action, values, param_vars=secret_param_vars(cli)))
+        return
 
     async def body(client: "Client") -> tuple[Any, list[float]]:
         handle = handle_for(client, address, params=params, create=not no_create, input=create_input, region=region)
@@ -320,6 +352,63 @@ def _fan_out(
             return int(Exit.NETWORK)
         return int(Exit.ACTOR_ERROR)
     return int(Exit.OK)
+
+
+def _fan_out_dry_run(
+    cli: "Settings",
+    name: str,
+    action: str,
+    arg_texts: list[str],
+    *,
+    args_json: str | None,
+    no_create: bool,
+    input: str | None,
+    region: str | None,
+    keys: str | None,
+    keys_from: str | None,
+) -> None:
+    """One curl command per actor of --keys / --keys-from (their keys as listed); nothing is sent, so --all,
+    which lists the actors from the engine, is refused."""
+    from rivetctl.errors import ConfigError
+    from rivetctl.frontend import fanout
+    from rivetctl.frontend.args import parse_args, parse_json_option
+    from rivetctl.frontend.curl import Curl, curl_for_handle, print_dry_run, secret_param_vars
+    from rivetctl.protocol.query import NO_INPUT
+
+    if keys is None and keys_from is None:
+        raise ConfigError("--dry-run lists no actors: --all would ask the engine for them; use --keys or --keys-from")
+    if keys_from == "-" and "-" in arg_texts:
+        raise ConfigError("stdin cannot give both the keys (--keys-from -) and an argument (-)")
+    values = parse_args(arg_texts, args_json=args_json, stdin=cli.stdin)
+    create_input: Any = NO_INPUT if input is None else parse_json_option(input, "--input")
+    params = cli.params()
+    param_vars = secret_param_vars(cli)
+    if keys is not None:
+        targets = fanout.parse_keys_option(keys)
+    else:
+        assert keys_from is not None
+        from pathlib import Path
+
+        where = "stdin" if keys_from == "-" else keys_from
+        if keys_from != "-":
+            fanout.check_key_file(keys_from)
+        text = cli.stdin.read() if keys_from == "-" else Path(keys_from).expanduser().read_text(encoding="utf-8")
+        targets = [t for n, line in enumerate(text.splitlines(), 1) if (t := fanout.line_target(line, where, n))]
+    accessor = cli.client().actor(name)
+    commands: list[str] = []
+    variables: dict[str, None] = {}
+    for target in targets:
+        if target.actor_id is not None:
+            handle = accessor.get_for_id(target.actor_id, params=params)
+        elif no_create:
+            handle = accessor.get(target.key, params=params)
+        else:
+            handle = accessor.get_or_create(target.key, input=create_input, region=region, params=params)
+        curl = curl_for_handle(handle, action, values, param_vars=param_vars)
+        commands.append(curl.command)
+        variables.update(dict.fromkeys(curl.variables))
+    if commands:
+        print_dry_run(cli, Curl("\n".join(commands), tuple(variables)))
 
 
 class _Interrupt:

@@ -28,7 +28,8 @@ Script mode (stdin not a terminal): one command per line, as in the REPL (ACTION
 
 --dry-run prints the WebSocket URL, the subprotocols and the frames the connection would send (subscriptions,
 then the calls read from stdin), and sends nothing: the token appears as $RIVET_TOKEN, a secret param of the
-profile as its $VARIABLE.
+profile as its $VARIABLE, another secret-looking param as $RIVETCTL_PARAM_<KEY> (as in the curl commands of
+call --dry-run).
 
 A server that cannot be reached: the REPL says so and keeps trying in the background (the prompt stays
 usable, calls wait for the connection); script mode exits 7 after the first failed attempt, or with --wait
@@ -47,7 +48,8 @@ REPL_EPILOG = """Examples:
 """
 
 DRY_RUN_HELP = (
-    "Print the WebSocket URL, subprotocols and frames it would send (secrets as $VAR references); send nothing."
+    'Print the WebSocket URL, subprotocols and frames it would send (the token as "$RIVET_TOKEN", secrets as '
+    "$VAR references); send nothing."
 )
 DRY_RUN_TOKEN = "RIVETCTL-DRY-RUN-TOKEN"
 """Stands for the token while the URL is built; shown as ``$RIVET_TOKEN``."""
@@ -128,24 +130,30 @@ def websocket_plan(
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What connecting to ``NAME KEY`` would send, nothing sent: ``{"url", "subprotocols", "encoding", "frames"}``
-    (and ``notes``). The token is ``$RIVET_TOKEN``, a profile's secret params their ``$VARIABLE``s, connection
-    params from ``RIVETCTL_PARAMS`` that variable."""
+    (and ``notes``). The token is ``$RIVET_TOKEN``, secret params ``$VARIABLE`` references (see
+    :func:`_params_with_references`)."""
     from rivetctl.frontend.args import parse_address
-    from rivetctl.protocol.query import ForIdQuery, gateway_url, key_fits_query, ws_url
+    from rivetctl.protocol.query import (
+        ActorQuery,
+        ForIdQuery,
+        GetOrCreateQuery,
+        GetQuery,
+        gateway_url,
+        key_fits_query,
+        ws_url,
+    )
     from rivetctl.transport.websocket import subprotocols
 
-    client = settings.client()  # resolved options only: this client never sends a request
-    options = client.options
+    options = settings.client_options()  # nothing is sent
     address = parse_address(name, key)
     notes = list(notes)
-    handle = (
-        client.actor(name).get_for_id(address.actor_id)
-        if address.actor_id is not None
-        else client.actor(name).get_or_create(address.key)
-        if create
-        else client.actor(name).get(address.key)
-    )
-    query = handle.query
+    query: ActorQuery
+    if address.actor_id is not None:
+        query = ForIdQuery(name, address.actor_id)
+    elif create:
+        query = GetOrCreateQuery(name, address.key or (), runner=options.runner)
+    else:
+        query = GetQuery(name, address.key or ())
     if address.key is not None and not key_fits_query(address.key):
         query = ForIdQuery(name, "ACTOR_ID")
         notes.append(
@@ -159,10 +167,12 @@ def websocket_plan(
     if isinstance(params, str) and params in references:  # the params are all one variable's value
         offered = [*subprotocols(options.encoding, None), f"rivet_conn_params.{references[params]}"]
     else:
+        from urllib.parse import quote
+
         offered = []
         for protocol in subprotocols(options.encoding, params):
             for placeholder, reference in references.items():
-                protocol = protocol.replace(placeholder, reference)
+                protocol = protocol.replace(quote(placeholder, safe=""), reference)
             offered.append(protocol)
     plan: dict[str, Any] = {
         "url": url.replace(DRY_RUN_TOKEN, "$RIVET_TOKEN"),
@@ -187,43 +197,42 @@ def _frame_tree(frame: "ToServer") -> dict[str, Any]:
 
 
 def _params_with_references(settings: "Settings") -> tuple[Any, dict[str, str], list[str]]:
-    """The connection params as ``Settings.params`` builds them, with each secret replaced by a placeholder;
-    the placeholders' ``$VARIABLE`` references; notes."""
-    from rivetctl.errors import ConfigError
-    from rivetctl.frontend.args import parse_json_option, parse_param
+    """The connection params (``Settings.params``) with each secret replaced by a placeholder, the placeholders'
+    ``$VARIABLE`` references, and notes. Secrets as ``rivetctl.frontend.curl`` writes them for ``--dry-run``: a
+    profile's secret param is its own variable, any other param whose key or content looks secret
+    ``$RIVETCTL_PARAM_<KEY>``, params that are not a JSON object ``$RIVETCTL_PARAMS`` as a whole."""
+    import json
 
+    from rivetctl.frontend.curl import PARAMS_VAR, looks_secret, param_var, secret_param_vars
+    from rivetctl.frontend.inspecting import redact_secrets
+    from rivetctl.protocol.values import to_json_compat
+
+    params = settings.params()
+    if params is None:
+        return None, {}, []
+    tree = to_json_compat(params)
+    if not isinstance(tree, dict):
+        whole = "RIVETCTL-DRY-RUN-PARAMS"
+        return whole, {whole: f"${PARAMS_VAR}"}, [f"${PARAMS_VAR} stands for the params' JSON text, percent-encoded"]
+    from_env = secret_param_vars(settings)
     references: dict[str, str] = {}
-    notes: list[str] = []
-
-    def placeholder(reference: str) -> str:
-        made = f"RIVETCTL-DRY-RUN-SECRET-{len(references)}"
-        references[made] = reference
-        return made
-
-    opts = settings.opts
-    base: Any = None
-    if opts.params is not None:
-        base = parse_json_option(opts.params, "--params")
-    elif settings.env.get("RIVETCTL_PARAMS"):
-        base = placeholder("$RIVETCTL_PARAMS")
-    else:
-        profile = settings.profile
-        if profile is not None and profile.params:
-            base = {
-                k: placeholder(f"${v['env']}") if isinstance(v, dict) and set(v) == {"env"} else v
-                for k, v in profile.params.items()
-            }
-    if opts.param:
-        added = dict(parse_param(item) for item in opts.param)
-        if isinstance(base, str):  # RIVETCTL_PARAMS, unread: the --param entries go on top of it
-            notes.append(f"--param sets {', '.join(sorted(added))} in the params of $RIVETCTL_PARAMS")
-        elif base is None or isinstance(base, dict):
-            base = {**(base or {}), **added}
-        else:
-            raise ConfigError("--param needs the params to be a JSON object")
-    if isinstance(base, str):
-        notes.append("$RIVETCTL_PARAMS stands for the connection params that variable holds, percent-encoded")
-    return base, references, notes
+    shown: dict[str, Any] = {}
+    for i, (key, value) in enumerate(tree.items()):
+        var = from_env.get(key) or (param_var(key) if looks_secret(key) or redact_secrets(value) != value else None)
+        if var is None:
+            shown[key] = value
+            continue
+        placeholder = f"RIVETCTL-DRY-RUN-SECRET-{i}"
+        if isinstance(value, str):  # the variable holds the string: it goes inside the JSON string's quotes
+            shown[key] = placeholder
+            references[placeholder] = f"${var}"
+        else:  # the variable holds the value's JSON text
+            shown[key] = placeholder
+            references[json.dumps(placeholder)] = f"${var}"
+    notes = []
+    if references:
+        notes.append("$VARIABLEs in the params are percent-encoded when sent, as the JSON around them")
+    return shown, references, notes
 
 
 def script_frames(text: str, notes: list[str]) -> "list[ToServer]":

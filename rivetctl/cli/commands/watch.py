@@ -35,7 +35,7 @@ EPILOG = """Examples:
 
   rivetctl watch fleet --keys east-1,east-2 calls -o jsonl
 
-  rivetctl watch fleet --all calls --count 100
+  printf 'east-1\\n["org-1","west,2"]\\n' | rivetctl watch fleet --keys-from - calls --count 10
 
   rivetctl watch chatRoom general newMessage --dry-run
 
