@@ -19,7 +19,7 @@ _rivetctl_subcommands() {
 _rivetctl_options() {
     case $1 in
         '') REPLY='-e --endpoint -n --namespace --token --encoding --profile -o --output --query --timeout --param --params -v --verbose --no-color --insecure --cacert --inspector-token --traceback --version -h --help' ;;
-        'call') REPLY='--args --no-create --input --region --repeat --keys --keys-from --all -j --concurrency -h --help' ;;
+        'call') REPLY='--args --no-create --input --region --repeat --keys --keys-from --all -j --concurrency --dry-run -h --help' ;;
         'get') REPLY='--dry-run -h --help' ;;
         'create') REPLY='--input --region --dry-run -h --help' ;;
         'destroy') REPLY='--dry-run -h --help' ;;

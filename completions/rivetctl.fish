@@ -155,6 +155,7 @@ complete -c rivetctl -n '__rivetctl_at "call"' -l keys -x -d 'Call these actors 
 complete -c rivetctl -n '__rivetctl_at "call"' -l keys-from -x -d 'Call the actors listed in FILE (or stdin: -), one key per line; a JSON array is a compound key'
 complete -c rivetctl -n '__rivetctl_at "call"' -l all -d 'Call every actor of NAME (listed page by page from the engine)'
 complete -c rivetctl -n '__rivetctl_at "call"' -s j -l concurrency -x -d 'Fan-out: calls in flight at once'
+complete -c rivetctl -n '__rivetctl_at "call"' -l dry-run -d 'Print the equivalent curl command, one per actor (JSON on the wire; the token as "$RIVET_TOKEN") and send nothing'
 complete -c rivetctl -n '__rivetctl_at "call"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "call" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 complete -c rivetctl -n '__rivetctl_arg "call" 2' -a '(__rivetctl_actions)' -d 'action'
@@ -264,7 +265,7 @@ complete -c rivetctl -n '__rivetctl_arg "wait" 0' -a '(__rivetctl_cached names.t
 complete -c rivetctl -n '__rivetctl_at "connect"' -l sub -x -d 'Subscribe to this event; repeatable'
 complete -c rivetctl -n '__rivetctl_at "connect"' -l linger -x -d 'Script mode: seconds to keep receiving events after stdin ends'
 complete -c rivetctl -n '__rivetctl_at "connect"' -l wait -d 'Script mode: when the server cannot be reached, keep trying until the connection opens instead of exiting 7 (the REPL on a terminal always keeps trying)'
-complete -c rivetctl -n '__rivetctl_at "connect"' -l dry-run -d 'Print the WebSocket URL, subprotocols and frames it would send (secrets as $VAR references); send nothing'
+complete -c rivetctl -n '__rivetctl_at "connect"' -l dry-run -d 'Print the WebSocket URL, subprotocols and frames it would send (the token as "$RIVET_TOKEN", secrets as $VAR references); send nothing'
 complete -c rivetctl -n '__rivetctl_at "connect"' -s h -l help -d 'Show this message and exit'
 complete -c rivetctl -n '__rivetctl_arg "connect" 0' -a '(__rivetctl_cached names.txt)' -d 'actor name'
 
