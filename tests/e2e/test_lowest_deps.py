@@ -4,7 +4,8 @@ pyproject.toml's floors are pinned exactly (``name==floor``; pip resolves only w
 project's wheel is installed beside them without dependencies, and the installed ``rivetctl`` runs a smoke
 that reaches each dependency: typer (every command, completion scripts, man page), httpx (call, get, state),
 websockets (connect, watch), both over TLS and through proxies, cbor2 (``--encoding cbor``), rich
-(``-o table``), PyYAML (``-o yaml``) and prompt-toolkit (the REPL on a pseudo-terminal); then the unit suite
+(``-o table``), PyYAML (``-o yaml``), jmespath (``--query``, ``wait --until``) and prompt-toolkit (the REPL on a
+pseudo-terminal); then the unit suite
 runs with the same versions. The venv is cached by the floors' hash under ``$XDG_CACHE_HOME/rivetctl-tests``.
 """
 
@@ -243,6 +244,11 @@ def smoke(python: Path, site: Path, pins: dict[str, str], endpoint: str, key: st
     assert got["key"] == [key] and got["name"] == "counter"
     table = rivetctl("-o", "table", "state", "counter", key).stdout
     assert "count" in table and "12" in table
+    assert rivetctl("-o", "raw", "--query", "count", "state", "counter", key).stdout == "12\n"
+    assert rivetctl("-o", "raw", "--query", "[?name=='counter'].name", "actors").stdout == "counter\n"
+    waited = rivetctl("--timeout", "30", "-o", "raw", "wait", "counter", key, "--until", "count >= `12` && count")
+    assert waited.stdout == "12\n"
+    assert rivetctl("wait", "counter", key, "--until", "count[", check=False).returncode == 2
 
     repl_on_a_terminal(exe, key, env, tmp_path)
     asyncio.run(through_proxies(exe, endpoint, f"{key}-p", env, tmp_path))
