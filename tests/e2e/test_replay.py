@@ -36,7 +36,7 @@ def record_session(env: dict[str, str], key: str, path: Path) -> list[dict[str, 
             "setCount 3",
             "getCount",
             "increment 2",
-            "echo hello 42 '{\"a\":[1,2]}' '[\"$Uint8Array\",\"AAEC\"]'",
+            'echo hello 42 \'{"a":[1,2]}\' \'["$Uint8Array","AAEC"]\'',
             "throwUser",
             f".save {path}",
         ]
