@@ -39,7 +39,7 @@ PING_EPILOG = """Example:
 
 def completions(
     ctx: typer.Context,
-    shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="The shell.", show_default=False)],
+    shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.", show_default=False)],
 ) -> None:
     """Print the shell completion script."""
     from rivetctl.docgen import completion_script
