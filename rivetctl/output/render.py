@@ -30,12 +30,13 @@ MODES = ("auto", "table", "json", "jsonl", "yaml", "raw")
 def decide_mode(requested: str, stdout: IO[str]) -> str:
     if requested != "auto":
         return requested
-    return "table" if _isatty(stdout) else "json"
+    return "table" if is_terminal(stdout) else "json"
 
 
-def _isatty(stream: IO[str]) -> bool:
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (``False`` for anything without a working ``isatty``)."""
     try:
-        return stream.isatty()
+        return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
         return False
 

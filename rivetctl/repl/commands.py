@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rivetctl.errors import ConfigError
+from rivetctl.output.render import is_terminal
 
 if TYPE_CHECKING:
     from rivetctl.repl.grammar import Dot
@@ -211,7 +212,7 @@ async def _state(session: Session, line: Dot) -> None:
         else:
             session.printer.value(await state_edit.patch_state(inspector, value))
     elif verb == "edit" and not text.strip():
-        if not _is_tty(session.settings.stdin):
+        if not is_terminal(session.settings.stdin):
             raise ConfigError(".state edit needs a terminal (use .state set JSON in scripts)")
         slot = session.need_slot()
         outcome = await state_edit.edit_state(
@@ -238,7 +239,7 @@ async def _sql(session: Session, line: Dot) -> None:
     from rivetctl.frontend.sql import result_columns, write_reason
 
     text = line.rest.strip()
-    interactive = _is_tty(session.settings.stdin)
+    interactive = is_terminal(session.settings.stdin)
     inspector = await session.inspector()
     if not text:
         if not interactive:
@@ -428,10 +429,3 @@ async def _help(session: Session, line: Dot) -> None:
 @command(".quit", "", "dispose every connection and leave (also Ctrl-D)")
 async def _quit(session: Session, line: Dot) -> None:
     raise EndSession
-
-
-def _is_tty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False

@@ -7,6 +7,7 @@ import typer
 from rivetctl.cli.commands.params import Key, Name
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import lookup, run
+from rivetctl.output.render import is_terminal
 
 if TYPE_CHECKING:
     from rivetctl.client import Client
@@ -131,7 +132,7 @@ def state(
                 label=f"{name}-{key}",
                 env=cli.env,
                 run_editor=state_edit.run_editor_on_terminal,
-                ask_reopen=_ask_reopen(cli) if _is_tty(cli.stdin) else None,
+                ask_reopen=_ask_reopen(cli) if is_terminal(cli.stdin) else None,
                 force=force,
             )
             if not outcome.changed:
@@ -159,13 +160,6 @@ def _ask_reopen(cli: "Settings") -> Any:
         return answer in ("", "y", "yes")
 
     return ask
-
-
-def _is_tty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def inspect_id(

@@ -7,6 +7,7 @@ import typer
 from rivetctl.cli.commands.params import Key, Name
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import inspector_for, run
+from rivetctl.output.render import is_terminal
 
 if TYPE_CHECKING:
     from rivetctl.client import Client
@@ -84,7 +85,7 @@ def queue(
         body_value = parse_value(send[1], stdin=cli.stdin)
         check_plain_json(body_value, "--send BODY")
     if clear and not yes:
-        if not (_is_tty(cli.stdin) and _is_tty(cli.stderr)):
+        if not (is_terminal(cli.stdin) and is_terminal(cli.stderr)):
             raise ConfigError("--clear removes every message: add --yes to confirm (nothing was cleared)")
         cli.stderr.write(f"clear every message in the queue of {address.describe()}? [y/N] ")
         cli.stderr.flush()
@@ -130,10 +131,3 @@ def _iso(ms: Any) -> Any:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _is_tty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False

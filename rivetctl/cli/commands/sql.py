@@ -9,6 +9,7 @@ import typer
 from rivetctl.cli.commands.params import Key, Name
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import inspector_for, run
+from rivetctl.output.render import is_terminal
 
 if TYPE_CHECKING:
     from rivetctl.client import Client
@@ -128,7 +129,7 @@ def sql(
         _print_rows(cli, address, mode, rows, 100 if limit is None else limit, offset or 0)
     elif statement is not None:
         _run_statement(cli, address, mode, statement, list(arg or []), write)
-    elif _is_tty(cli.stdin) and _is_tty(cli.stdout):
+    elif is_terminal(cli.stdin) and is_terminal(cli.stdout):
         if mode not in ("auto", "table"):
             raise ConfigError(f"the SQL shell prints tables; -o {mode} goes with a STATEMENT or a script on stdin")
         _shell(cli, address, f"{name} {key}", write)
@@ -333,10 +334,3 @@ class _Writer:
 
         self._cli.stderr.write(escape_control(message) + "\n")
         self._cli.stderr.flush()
-
-
-def _is_tty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False

@@ -9,6 +9,7 @@ import typer
 from rivetctl.cli.commands.params import Key, Name
 from rivetctl.cli.context import cli_context
 from rivetctl.frontend.runner import inspector_for, run
+from rivetctl.output.render import is_terminal
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -84,7 +85,7 @@ def workflow(
         entry_id = replay.strip()
         if not entry_id:
             raise ConfigError("--replay needs an entry id (an empty one would replay the workflow from the start)")
-        if not yes and not (_is_tty(cli.stdin) and _is_tty(cli.stderr)):
+        if not yes and not (is_terminal(cli.stdin) and is_terminal(cli.stderr)):
             raise ConfigError("--replay drops entries and runs them again: add --yes to confirm (nothing was sent)")
         replayed = _replay(cli, address, entry_id, ask=not yes)
         if replayed is None:
@@ -268,10 +269,3 @@ def _follow(cli: "Settings", address: "Address", interval: float) -> None:
                 await asyncio.sleep(interval)
 
     run(cli, body)
-
-
-def _is_tty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
