@@ -17,8 +17,7 @@ import pytest
 
 from rivetctl.client import Client
 from rivetctl.devserver import DevServer
-
-TIMEOUT = 20
+from tests.ptyterm import TIMEOUT, Term
 
 
 def _env(endpoint: str, tmp_path: Path) -> dict[str, str]:
@@ -64,45 +63,6 @@ def spawn(endpoint: str, tmp_path: Path) -> Iterator[object]:
             except pexpect.TIMEOUT:
                 child.terminate(force=True)
         child.close()
-
-
-class Term:
-    """A pexpect child that answers the terminal's cursor-position requests like a real terminal, so
-    prompt_toolkit draws its bottom toolbar."""
-
-    CPR = "\x1b[6n"
-
-    def __init__(self, child: pexpect.spawn) -> None:
-        self.child = child
-
-    @property
-    def before(self) -> str:
-        return str(self.child.before)
-
-    def expect(self, pattern: str, timeout: float = TIMEOUT, exact: bool = False) -> None:
-        deadline = time.monotonic() + timeout
-        seen = ""
-        while True:
-            remaining = max(0.1, deadline - time.monotonic())
-            patterns = [pattern, self.CPR] if exact else [pattern, re.escape(self.CPR)]
-            expect = self.child.expect_exact if exact else self.child.expect
-            index = expect(patterns, timeout=remaining)
-            seen += str(self.child.before)
-            if index == 1:
-                self.child.send("\x1b[20;1R")
-                continue
-            self.child.before = seen
-            return
-
-    def expect_eof(self, timeout: float = TIMEOUT) -> None:
-        while self.child.expect([pexpect.EOF, re.escape(self.CPR)], timeout=timeout) == 1:
-            self.child.send("\x1b[20;1R")
-
-    def expect_exact(self, text: str, timeout: float = TIMEOUT) -> None:
-        self.expect(text, timeout=timeout, exact=True)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.child, name)
 
 
 def _call(endpoint: str, *calls: tuple[str, str, tuple[object, ...]]) -> None:

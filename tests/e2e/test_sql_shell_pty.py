@@ -18,41 +18,7 @@ import pytest
 
 from rivetctl.cli.app import main
 from tests.envs import outside_world, private_home
-
-TIMEOUT = 20
-CPR = "\x1b[6n"  # prompt_toolkit asks the terminal where the cursor is
-
-
-class Term:
-    """A pexpect child that answers cursor-position requests as a terminal does."""
-
-    def __init__(self, child: pexpect.spawn) -> None:
-        self.child = child
-        self.seen = ""
-
-    def expect(self, pattern: str, timeout: float = TIMEOUT) -> str:
-        """Wait for ``pattern`` (a regex); the text before it."""
-        deadline = time.monotonic() + timeout
-        seen = ""
-        while True:
-            index = self.child.expect([pattern, re.escape(CPR)], timeout=max(0.1, deadline - time.monotonic()))
-            seen += str(self.child.before)
-            if index == 1:
-                self.child.send("\x1b[20;1R")
-                continue
-            self.seen = _plain(seen + str(self.child.after))
-            return self.seen
-
-    def send(self, text: str) -> None:
-        self.child.send(text)
-
-    def expect_eof(self) -> None:
-        while self.child.expect([pexpect.EOF, re.escape(CPR)], timeout=TIMEOUT) == 1:
-            self.child.send("\x1b[20;1R")
-
-
-def _plain(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+from tests.ptyterm import TIMEOUT, Term
 
 
 @pytest.fixture
