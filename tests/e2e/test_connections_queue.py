@@ -92,3 +92,25 @@ def test_missing_actor_is_exit_4(cli, key: str) -> None:  # type: ignore[no-unty
     for command in ("connections", "queue"):
         code, _, err = cli(command, "worker", f"missing-{key}")
         assert code == Exit.NOT_FOUND, err
+
+
+def test_inspector_commands_take_an_actor_id(cli, key: str) -> None:  # type: ignore[no-untyped-def]
+    assert cli("call", "notes", key, "addNote", "by id")[0] == 0
+    code, out, err = cli("get", "notes", key, "-o", "json")
+    actor_id = json.loads(out)["actor_id"]
+    for argv in (
+        ("state", "notes", f"@{actor_id}"),
+        ("connections", "notes", f"@{actor_id}"),
+        ("queue", "notes", f"@{actor_id}"),
+        ("sql", "notes", f"@{actor_id}", "SELECT body FROM notes"),
+        ("traces", "notes", f"@{actor_id}"),
+    ):
+        code, out, err = cli(*argv, "-o", "json")
+        assert code == 0, (argv, err)
+    assert json.loads(cli("sql", "notes", f"@{actor_id}", "SELECT body FROM notes", "-o", "json")[1]) == [
+        {"body": "by id"}
+    ]
+    code, _, err = cli("workflow", "notes", f"@{actor_id}")
+    assert code == 4 and "has no workflow" in err
+    code, _, err = cli("state", "counter", f"@{actor_id}")
+    assert code == 2 and "notes" in err  # the id names another actor name
