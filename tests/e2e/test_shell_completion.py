@@ -43,7 +43,7 @@ namespace = "prod"
 # (command line up to the cursor, the words every shell must offer for its last word)
 CASES = [
     ("rivetctl ca", {"call"}),
-    ("rivetctl con", {"config", "connect"}),
+    ("rivetctl con", {"config", "connect", "connections"}),
     ("rivetctl config ", {"set", "use", "list", "show", "delete", "path"}),
     ("rivetctl --enc", {"--encoding"}),
     ("rivetctl call --no", {"--no-create"}),
@@ -51,7 +51,7 @@ CASES = [
     ("rivetctl config set --e", {"--endpoint", "--encoding", "--events"}),
     ("rivetctl --encoding ", {"json", "cbor", "bare"}),
     ("rivetctl -o j", {"json", "jsonl"}),
-    ("rivetctl --output ", {"auto", "table", "json", "jsonl", "yaml", "raw"}),
+    ("rivetctl --output ", {"auto", "table", "json", "jsonl", "yaml", "raw", "csv"}),
     ("rivetctl watch counter k --timestamps ", {"absolute", "relative"}),
     ("rivetctl completions ", {"bash", "zsh", "fish"}),
     ("rivetctl call ", {"counter", "chatRoom"}),
