@@ -12,8 +12,11 @@ measures, per encoding and client, in separate processes (``clients/``):
 - ``burst``     a 20,000-event ``burst`` broadcast: events/s, lost events, CPU µs/event
 
 plus whole-process one-shot wall time (``rivetctl call`` vs the Node one-shot script vs curl), CLI start-up
-(``--version``/``--help`` vs bare Python), ``rivetctl watch -o jsonl > /dev/null`` against a burst, and the
-memory of ``watch`` over a long stream. It prints the tables and writes ``results/<stamp>-<quick|full>.json``
+(``--version``/``--help`` vs bare Python), ``rivetctl watch -o jsonl > /dev/null`` against a burst, the
+memory of ``watch`` over a long stream, and a fan-out: ``rivetctl call fleet --keys-from FILE`` / ``--all``
+over 1,000 and then 10,000 actors (2,000 with ``--quick``) at ``-j 16`` vs the official TypeScript client with
+the same concurrency (``clients/ts_fanout.mjs``): calls/s and the rivetctl process's peak RSS at each size. It
+prints the tables and writes ``results/<stamp>-<quick|full>.json``
 and ``results/latest.json``. Timing is the check: nothing here asserts.
 
 Server failures (the runner↔engine link pinging out under a burst, protocol reference §12.1) are detected
@@ -766,6 +769,389 @@ def watch_memory(server: BenchServer, total: int, per_burst: int, home: Path) ->
     return out
 
 
+# --- fan-out ---------------------------------------------------------------------------------------
+
+FANOUT_ACTORS = (2000, 10000)
+"""Actors of the fan-out at its large size (quick, full); the small size is FANOUT_SMALL."""
+FANOUT_SMALL = 1000
+FANOUT_CONCURRENCY = 16
+FANOUT_ACTION = ("increment", "1")
+_FANOUT_SUMMARY = re.compile(
+    r"([\d,]+) calls: ([\d,]+) ok, ([\d,]+) failed(?: · p50 ([\d.]+) ms, p99 ([\d.]+) ms)?"
+    r"(?: · ([\d,.]+) calls/s)? · ([\d.]+) s"
+)
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """VmHWM of a running process (its peak resident set so far), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _run_measured(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Run a process with stdout to /dev/null: exit code, stderr, wall and CPU seconds, and its peak RSS (VmHWM
+    polled while it runs, and the kernel's ru_maxrss at exit: the same high-water mark)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        hwm = 0
+        deadline = time.monotonic() + timeout
+        status = usage = None
+        while time.monotonic() < deadline:
+            hwm = max(hwm, _peak_rss_kb(proc.pid))
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.02)
+        else:
+            proc.kill()
+            _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    return {
+        "exit_code": proc.returncode,
+        "stderr": text,
+        "process_wall_s": round(time.perf_counter() - t0, 3),
+        "process_cpu_s": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
+        "peak_rss_kb": max(hwm, usage.ru_maxrss if usage else 0),
+        "vm_hwm_kb": hwm,
+    }
+
+
+def _fanout_cli(server: BenchServer, home: Path, source: list[str], timeout: float) -> dict[str, Any]:
+    """``rivetctl -o jsonl call fleet SOURCE -j 16 increment 1 > /dev/null``: its summary line, peak RSS, CPU."""
+    cmd = [
+        str(RIVETCTL), "-e", server.endpoint, "--encoding", "bare", "-o", "jsonl",
+        "call", "fleet", *source, "-j", str(FANOUT_CONCURRENCY), *FANOUT_ACTION,
+    ]  # fmt: skip
+    s0 = server_cpu_s(server)
+    r = _run_measured(cmd, cli_env(home), timeout)
+    r["server_cpu_s"] = round(server_cpu_s(server) - s0, 3)
+    r["cmd"] = " ".join(cmd)
+    m = _FANOUT_SUMMARY.search(r["stderr"])
+    if m is None:
+        r["failed"] = f"exit {r['exit_code']}: {r['stderr'][-400:]}"
+        return r
+    calls, ok, failed = (int(g.replace(",", "")) for g in m.group(1, 2, 3))
+    wall = float(m.group(7))
+    r.update(
+        calls=calls,
+        ok=ok,
+        errors=failed,
+        wall_s=wall,
+        calls_per_s=round(calls / wall, 1) if wall else None,
+        p50_ms=float(m.group(4)) if m.group(4) else None,
+        p99_ms=float(m.group(5)) if m.group(5) else None,
+    )
+    return r
+
+
+def _fanout_ts(server: BenchServer, home: Path, source: tuple[str, Path], timeout: float) -> dict[str, Any]:
+    """The official TypeScript client over the same actors (``--keys FILE`` by key, ``--ids FILE`` by id)."""
+    assert server.srv is not None
+    cmd = [
+        str(server.srv.node_binary), str(BENCH / "clients" / "ts_fanout.mjs"),
+        "--endpoint", server.endpoint, "--encoding", "bare", "--name", "fleet",
+        source[0], str(source[1]), "--action", FANOUT_ACTION[0], "--args", f"[{FANOUT_ACTION[1]}]",
+        "--concurrency", str(FANOUT_CONCURRENCY), "--server-pids", server.pids,
+    ]  # fmt: skip
+    r = _run_measured(cmd, _client_env(), timeout)
+    r["cmd"] = " ".join(cmd)
+    lines = [ln for ln in r["stderr"].splitlines() if ln.startswith("{")]
+    try:
+        out = json.loads(lines[-1])
+    except (ValueError, IndexError):
+        r["failed"] = f"exit {r['exit_code']}: {r['stderr'][-400:]}"
+        return r
+    lat = out.pop("lat_ms")
+    r.update(
+        calls=out["calls"],
+        ok=out["ok"],
+        errors=out["failed"],
+        error_samples=out["errors"],
+        wall_s=round(out["wall_s"], 3),
+        calls_per_s=round(out["calls"] / out["wall_s"], 1) if out["wall_s"] else None,
+        p50_ms=pct(lat, 50),
+        p99_ms=pct(lat, 99),
+        server_cpu_s=round(out["server_cpu_s"], 3),
+    )
+    return r
+
+
+def server_cpu_s(server: BenchServer) -> float:
+    total = 0
+    for pid in server.pids.split(","):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _create_fleet(server: BenchServer, home: Path, keys: list[str], work: Path) -> dict[str, Any]:
+    """Create these actors with get-or-create calls (``rivetctl call fleet --keys-from FILE ping``), calling
+    again the keys whose creation the engine failed (5 passes at most; ``ping`` changes nothing)."""
+    todo = list(keys)
+    t0 = time.perf_counter()
+    passes = []
+    for _ in range(5):
+        if not todo:
+            break
+        path = work / "create.txt"
+        path.write_text("".join(k + "\n" for k in todo))
+        out = work / "create.jsonl"
+        server.ensure_mode()
+        cmd = [
+            str(RIVETCTL), "-e", server.endpoint, "-o", "jsonl", "call", "fleet", "--keys-from", str(path),
+            "-j", str(FANOUT_CONCURRENCY), "ping",
+        ]  # fmt: skip
+        with open(out, "w") as fh:
+            proc = subprocess.run(cmd, env=cli_env(home), cwd=ROOT, stdout=fh, stderr=subprocess.PIPE, text=True)
+        failed = []
+        codes: dict[str, int] = {}
+        with open(out) as fh:
+            for line in fh:
+                rec = json.loads(line)
+                if not rec["ok"]:
+                    failed.append(rec["key"][0])
+                    code = f"{rec['error']['group']}.{rec['error']['code']}"
+                    codes[code] = codes.get(code, 0) + 1
+        passes.append({"keys": len(todo), "failed": len(failed), "errors": codes, "exit_code": proc.returncode})
+        log(f"    created {len(todo) - len(failed):,} of {len(todo):,} actors ({codes or 'no errors'})")
+        todo = failed
+    wall = time.perf_counter() - t0
+    return {
+        "actors": len(keys),
+        "wall_s": round(wall, 1),
+        "per_s": round(len(keys) / wall, 1),
+        "passes": passes,
+        "missing": len(todo),
+    }
+
+
+def _list_ids(server: BenchServer, path: Path) -> int:
+    import asyncio
+
+    from rivetctl.client import Client
+
+    async def go() -> int:
+        n = 0
+        async with Client(server.endpoint, env={}) as client:
+            with open(path, "w") as fh:
+                async for actor in client.engine.iter_actors("fleet"):
+                    fh.write(actor.actor_id + "\n")
+                    n += 1
+        return n
+
+    return asyncio.run(go())
+
+
+def _fanout_pair(
+    server: BenchServer, home: Path, size: int, key_file: Path, id_file: Path | None, label: str
+) -> dict[str, Any]:
+    """rivetctl and the TS client alternating over the same actors in the same state: by key (``--keys-from`` /
+    ``--keys``), and, with ``id_file``, rivetctl ``--all`` (its listing included) / the TS client by id."""
+    timeout = max(900.0, size * 0.8)
+    runs: dict[str, Any] = {}
+    names = ("ts_keys", "cli_keys", "ts_ids", "cli_all") if id_file is not None else ("ts_keys", "cli_keys")
+    for name in names:
+        server.ensure_mode()
+        if name == "ts_keys":
+            r = _fanout_ts(server, home, ("--keys", key_file), timeout)
+        elif name == "cli_keys":
+            r = _fanout_cli(server, home, ["--keys-from", str(key_file)], timeout)
+        elif name == "ts_ids":
+            assert id_file is not None
+            r = _fanout_ts(server, home, ("--ids", id_file), timeout)
+        else:
+            r = _fanout_cli(server, home, ["--all"], timeout)
+        runs[name] = r
+        log(
+            f"    {label} {size:>6,} {name:8}: {r.get('calls_per_s')} calls/s, ok {r.get('ok')}, "
+            f"failed {r.get('errors')}, p50 {r.get('p50_ms')} p99 {r.get('p99_ms')} ms, "
+            f"peak RSS {r['peak_rss_kb'] / 1024:.1f} MB" + (f"; FAILED {r['failed']}" if r.get("failed") else "")
+        )
+    return runs
+
+
+FANOUT_AWAKE_ACTORS = 500
+FANOUT_AWAKE_CALLS = (1000, 10000)
+
+
+def fanout(server: BenchServer, n: int, home: Path, stages: set[str]) -> dict[str, Any]:
+    """The fan-out in two stages.
+
+    ``fleet``: distinct actors, created for it, FANOUT_SMALL then up to ``n``; at each size four passes of
+    ``increment(1)`` over every actor (rivetctl ``--keys-from`` / the TS client by key, rivetctl ``--all`` / the TS
+    client by id), then a ``--all getCount`` comparing each actor's count with the passes made over it. A pass
+    over a thousand actors takes longer than RivetKit's 30 s sleep timeout, so every call wakes its actor: the
+    server's cost.
+
+    ``awake``: 1,000 and 10,000 calls over FANOUT_AWAKE_ACTORS actors (each key listed 2 or 20 times), kept
+    awake by the calls themselves: the clients' own cost shows, and the rivetctl process's peak RSS at 1,000
+    and 10,000 calls.
+    """
+    work = home / "fanout"
+    work.mkdir(exist_ok=True)
+    stamp = int(time.time())
+    out: dict[str, Any] = {"actors": n, "concurrency": FANOUT_CONCURRENCY, "action": " ".join(FANOUT_ACTION)}
+    if "fleet" in stages:
+        keys = [f"fan-{stamp}-{i:05d}" for i in range(n)]
+        passes: dict[str, int] = {}
+        done = 0
+        for size in (FANOUT_SMALL, n):
+            log(f"    creating actors {done:,}…{size:,}")
+            out[f"create_{size}"] = _create_fleet(server, home, keys[done:size], work)
+            done = size
+            key_file = work / f"keys-{size}.txt"
+            key_file.write_text("".join(k + "\n" for k in keys[:size]))
+            id_file = work / f"ids-{size}.txt"
+            listed = _list_ids(server, id_file)
+            runs = _fanout_pair(server, home, size, key_file, id_file, "fleet")
+            for k in keys[:size]:
+                passes[k] = passes.get(k, 0) + len(runs)
+            out[f"at_{size}"] = {"listed": listed, "runs": runs}
+        out["check"] = _fanout_check(server, home, work, passes)
+        small, large = out[f"at_{FANOUT_SMALL}"]["runs"], out[f"at_{n}"]["runs"]
+        out["rss_growth_mb"] = {
+            src: round((large[src]["peak_rss_kb"] - small[src]["peak_rss_kb"]) / 1024, 1)
+            for src in ("cli_keys", "cli_all")
+        }
+    if "awake" in stages:
+        keys = [f"awake-{stamp}-{i:03d}" for i in range(FANOUT_AWAKE_ACTORS)]
+        log(f"    creating {len(keys)} actors to keep awake")
+        out["awake_create"] = _create_fleet(server, home, keys, work)
+        awake: dict[str, Any] = {"actors": len(keys)}
+        warm = work / "awake-warm.txt"
+        warm.write_text("".join(k + "\n" for k in keys))
+        _fanout_cli(server, home, ["--keys-from", str(warm)], 900)  # wakes them all (not measured)
+        for calls in FANOUT_AWAKE_CALLS:
+            path = work / f"awake-{calls}.txt"
+            path.write_text("".join(keys[i % len(keys)] + "\n" for i in range(calls)))
+            awake[f"at_{calls}"] = {"runs": _fanout_pair(server, home, calls, path, None, "awake")}
+        small, large = (awake[f"at_{c}"]["runs"]["cli_keys"] for c in FANOUT_AWAKE_CALLS)
+        awake["rss_growth_mb"] = round((large["peak_rss_kb"] - small["peak_rss_kb"]) / 1024, 1)
+        out["awake"] = awake
+    growth = [*out.get("rss_growth_mb", {}).values()]
+    if "awake" in out:
+        growth.append(out["awake"]["rss_growth_mb"])
+    out["rss_flat"] = all(v <= 10 for v in growth)
+    return out
+
+
+def _fanout_check(server: BenchServer, home: Path, work: Path, passes: dict[str, int]) -> dict[str, Any]:
+    """Every actor's count against the passes made over it. A failed call may or may not have run, so fewer
+    is possible; more would mean a call ran twice."""
+    path = work / "counts.jsonl"
+    cmd = [str(RIVETCTL), "-e", server.endpoint, "-o", "jsonl", "call", "fleet", "--all", "getCount", "-j", "16"]
+    with open(path, "w") as fh:
+        subprocess.run(cmd, env=cli_env(home), cwd=ROOT, stdout=fh, stderr=subprocess.DEVNULL)
+    seen: dict[str, list[Any]] = {}
+    with open(path) as fh:
+        for line in fh:
+            rec = json.loads(line)
+            seen.setdefault(rec["key"][0] if rec["key"] else "?", []).append(rec["output"] if rec["ok"] else None)
+    exact = fewer = more = unanswered = 0
+    examples: dict[str, Any] = {}
+    for key, want in passes.items():
+        got = seen.get(key, [None])
+        if len(got) != 1 or got[0] is None:
+            unanswered += 1
+            examples.setdefault(key, {"counts": got, "passes": want})
+        elif got[0] == want:
+            exact += 1
+        elif got[0] < want:
+            fewer += 1
+        else:
+            more += 1
+            examples.setdefault(key, {"counts": got, "passes": want})
+    return {
+        "actors": len(passes),
+        "exact": exact,
+        "fewer": fewer,
+        "more": more,
+        "unanswered_or_several": unanswered,
+        "examples": dict(list(examples.items())[:10]),
+    }
+
+
+def _fanout_rows(size: int, unit: str, runs: dict[str, Any]) -> list[str]:
+    rows = []
+    pairs = [("by key (`--keys-from` / `getOrCreate`)", "cli_keys", "ts_keys")]
+    if "cli_all" in runs:
+        pairs.append(("`--all` / `getForId`", "cli_all", "ts_ids"))
+    for label, cli, ts in pairs:
+        c, t = runs[cli], runs[ts]
+
+        def cpu(r: dict[str, Any]) -> str:
+            calls = r.get("calls") or 0
+            return fmt(r["process_cpu_s"] / calls * 1e6, 0) if calls and r.get("process_cpu_s") else "–"
+
+        srv = c.get("server_cpu_s")
+        rows.append(
+            f"| {size:,} {unit} | {label} | {fmt(c.get('calls_per_s'), 1)} | {fmt(t.get('calls_per_s'), 1)} | "
+            f"**{fmt(ratio(c.get('calls_per_s'), t.get('calls_per_s')), 2)}×** | "
+            f"{fmt(c.get('p50_ms'), 1)}/{fmt(c.get('p99_ms'), 1)} | "
+            f"{fmt(t.get('p50_ms'), 1)}/{fmt(t.get('p99_ms'), 1)} | "
+            f"{c.get('errors', '–')} / {t.get('errors', 'killed' if t.get('failed') else '–')} | {cpu(c)} | {cpu(t)} | "
+            f"{fmt(srv / c['calls'] * 1e6, 0) if srv and c.get('calls') else '–'} | "
+            f"{c['peak_rss_kb'] / 1024:.1f} | {t['peak_rss_kb'] / 1024:.1f} |"
+        )
+    return rows
+
+
+def fanout_report(f: dict[str, Any]) -> list[str]:
+    n = f["actors"]
+    lines = [
+        "",
+        f"fan-out: `increment(1)` per actor, -j {f['concurrency']}, bare; rivetctl `-o jsonl > /dev/null` vs the "
+        "official TS client (`clients/ts_fanout.mjs`, a JSON line per result); CPU is the whole process's",
+        "",
+        "| calls | over | calls/s rivetctl | calls/s TS | **rivetctl/TS** | p50/p99 ms rivetctl | p50/p99 ms TS "
+        "| failed rivetctl / TS | CPU µs/call rivetctl | TS | server CPU µs/call | peak RSS MB rivetctl | TS |",
+        "|" + "|".join(["---"] * 13) + "|",
+    ]
+    if "check" in f:
+        for size in (FANOUT_SMALL, n):
+            lines += _fanout_rows(size, "distinct actors", f[f"at_{size}"]["runs"])
+    if "awake" in f:
+        aw = f["awake"]
+        for calls in FANOUT_AWAKE_CALLS:
+            lines += _fanout_rows(calls, f"calls over {aw['actors']} awake actors", aw[f"at_{calls}"]["runs"])
+    for name in [k for k in f if k.startswith("create_")] + (["awake_create"] if "awake_create" in f else []):
+        cr = f[name]
+        retried = sum(p["failed"] for p in cr["passes"])
+        lines.append(
+            f"creating {cr['actors']:,} actors (get-or-create calls, -j {f['concurrency']}): {cr['wall_s']} s, "
+            f"{cr['per_s']}/s; {retried} creation calls failed and were called again"
+            + (f"; {cr['missing']} never created" if cr["missing"] else "")
+        )
+    if "check" in f:
+        ch = f["check"]
+        lines.append(
+            f"check (each actor's count vs the passes over it): {ch['exact']:,} of {ch['actors']:,} exact, "
+            f"{ch['fewer']} fewer (failed or cut-off calls), {ch['more']} more, "
+            f"{ch['unanswered_or_several']} unanswered or listed twice"
+            + (f" (e.g. {ch['examples']})" if ch["examples"] else "")
+        )
+        g = f["rss_growth_mb"]
+        lines.append(
+            f"rivetctl peak RSS {FANOUT_SMALL:,} → {n:,} actors: --keys-from {g['cli_keys']:+} MB, "
+            f"--all {g['cli_all']:+} MB"
+        )
+    if "awake" in f:
+        a, b = FANOUT_AWAKE_CALLS
+        lines.append(f"rivetctl peak RSS {a:,} → {b:,} calls: {f['awake']['rss_growth_mb']:+} MB")
+    return lines
+
+
 # --- reporting -------------------------------------------------------------------------------------
 
 
@@ -925,6 +1311,8 @@ def report(data: dict[str, Any]) -> str:
                 f"after {m['events_sent']:,} (growth {m.get('growth_mb')} MB)"
                 + (f"; FAILURE: {m['failure']}" if m.get("failure") else "")
             )
+        if md.get("fanout"):
+            out += fanout_report(md["fanout"])
     anomalies = [(mode, f) for mode, md in data["modes"].items() for f in md.get("failures", [])]
     if anomalies:
         out.append("")
@@ -1013,6 +1401,34 @@ def targets(data: dict[str, Any], checks: list[dict[str, Any]]) -> list[str]:
                 + ("met" if wb["all_received"] else "MISSED")
                 + f" ({fmt(wb.get('vs_server_max'), 2)}× the fastest client's burst rate)"
             )
+        if md.get("fanout"):
+            f = md["fanout"]
+            pairs: list[tuple[str, dict[str, Any]]] = []
+            if "check" in f:
+                pairs += [(f"{size:,} actors", f[f"at_{size}"]["runs"]) for size in (FANOUT_SMALL, f["actors"])]
+            if "awake" in f:
+                pairs += [(f"{c:,} calls (awake)", f["awake"][f"at_{c}"]["runs"]) for c in FANOUT_AWAKE_CALLS]
+            for what, runs in pairs:
+                for cli, ts, how in (("cli_keys", "ts_keys", "--keys-from"), ("cli_all", "ts_ids", "--all")):
+                    if cli not in runs:
+                        continue
+                    r = ratio(runs[cli].get("calls_per_s"), runs[ts].get("calls_per_s"))
+                    lines.append(
+                        f"- [{mode}] fan-out {how} over {what} ≥ 1.0× TS calls/s: {fmt(r, 2)}× — "
+                        + ("met" if r is not None and r >= 1.0 else "MISSED")
+                    )
+            flags = {"cli_keys": "--keys-from", "cli_all": "--all"}
+            growth = [
+                f"{flags[k]} {FANOUT_SMALL:,} → {f['actors']:,} actors {v:+} MB"
+                for k, v in f.get("rss_growth_mb", {}).items()
+            ]
+            if "awake" in f:
+                a, b = FANOUT_AWAKE_CALLS
+                growth.append(f"{a:,} → {b:,} calls {f['awake']['rss_growth_mb']:+} MB")
+            lines.append(
+                f"- [{mode}] fan-out peak RSS flat (within 10 MB) as actors/calls grow: {', '.join(growth)} — "
+                + ("met" if f["rss_flat"] else "MISSED")
+            )
         if md.get("watch_memory", {}).get("growth_mb") is not None:
             m = md["watch_memory"]
             lines.append(
@@ -1080,7 +1496,17 @@ def main() -> int:
     p.add_argument("--clients", default=",".join(CLIENTS))
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--rounds", type=int, help="repeat each measurement and keep medians (default quick 1, full 2)")
-    p.add_argument("--skip", default="", help="comma list of: oneshot,startup,watch,memory")
+    p.add_argument("--skip", default="", help="comma list of: oneshot,startup,watch,memory,fanout")
+    p.add_argument(
+        "--fanout-stages",
+        default="fleet,awake",
+        help="fan-out stages: fleet (distinct actors, asleep between passes), awake (calls over actors kept awake)",
+    )
+    p.add_argument(
+        "--fanout-actors",
+        type=int,
+        help=f"actors of the fan-out's large size (default: full {FANOUT_ACTORS[1]:,}, quick {FANOUT_ACTORS[0]:,})",
+    )
     p.add_argument(
         "--memory-events",
         type=int,
@@ -1145,6 +1571,10 @@ def main() -> int:
                         if r.get("ops_per_s") and not r.get("lost")
                     ]
                     md["watch_burst"] = watch_burst(server, 20000, attempts, home, max(bursts) if bursts else None)
+                if "fanout" not in skip and mode == modes[-1]:
+                    size = args.fanout_actors or FANOUT_ACTORS[size_idx]
+                    log(f"  -- fan-out over {FANOUT_SMALL:,} and {size:,} actors (-j {FANOUT_CONCURRENCY})")
+                    md["fanout"] = fanout(server, size, home, set(args.fanout_stages.split(",")))
                 if "memory" not in skip and mode == modes[-1]:
                     log(f"  -- rivetctl watch memory over {memory_events:,} events")
                     md["watch_memory"] = watch_memory(server, memory_events, 5000, home)
