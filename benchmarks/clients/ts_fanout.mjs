@@ -20,6 +20,7 @@ const { values: a } = parseArgs({
 		args: { type: "string", default: "[]" },
 		concurrency: { type: "string", default: "16" },
 		"no-create": { type: "boolean", default: false },
+		timeout: { type: "string", default: "75" },
 		"server-pids": { type: "string", default: "" },
 	},
 });
@@ -27,6 +28,16 @@ const TICK = 100; // USER_HZ on Linux
 const concurrency = Number(a.concurrency);
 const args = JSON.parse(a.args);
 const byId = a.ids !== undefined;
+// Each call is given up after --timeout seconds, as rivetctl's request timeout (75 s) does: the official client
+// retries some gateway errors (an actor that never becomes ready) on its own, which would hold a pass forever.
+const timeoutMs = Number(a.timeout) * 1000;
+function deadline(promise) {
+	let timer;
+	const expired = new Promise((_, reject) => {
+		timer = setTimeout(() => reject(Object.assign(new Error(`no answer in ${a.timeout} s`), { code: "timeout" })), timeoutMs);
+	});
+	return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
 
 function serverCpu() {
 	let total = 0;
@@ -68,7 +79,7 @@ async function worker() {
 		const t = performance.now();
 		let record;
 		try {
-			const output = await handle[a.action](...args);
+			const output = await deadline(handle[a.action](...args));
 			record = { [byId ? "actor_id" : "key"]: byId ? text : key, ok: true, output };
 			summary.ok++;
 		} catch (e) {
