@@ -794,27 +794,61 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def _run_measured(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """Run a process with stdout to /dev/null: exit code, stderr, wall and CPU seconds, and its peak RSS (VmHWM
-    polled while it runs, and the kernel's ru_maxrss at exit: the same high-water mark)."""
+class ServerStopped(Exception):
+    """The server stopped answering (its engine wedged) during a fan-out stage."""
+
+
+def _engine_answers(server: BenchServer) -> bool:
+    try:
+        with urllib.request.urlopen(f"{server.endpoint}/health", timeout=10) as resp:
+            return resp.status == 200
+    except Exception:
+        return False
+
+
+def _run_measured(
+    cmd: list[str],
+    env: dict[str, str],
+    timeout: float,
+    *,
+    server: BenchServer | None = None,
+    stdout: Any = subprocess.DEVNULL,
+) -> dict[str, Any]:
+    """Run a process (stdout to /dev/null unless given): exit code, stderr, wall and CPU seconds, and its peak RSS
+    (VmHWM polled while it runs, and the kernel's ru_maxrss at exit: the same high-water mark). With ``server``,
+    its engine's ``/health`` is probed every 30 s meanwhile: three probes in a row without an answer mean the
+    server has stopped (the process is killed, ``ServerStopped`` raised)."""
     t0 = time.perf_counter()
+    stopped = False
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
         hwm = 0
         deadline = time.monotonic() + timeout
+        next_probe = time.monotonic() + 30
+        misses = 0
         status = usage = None
+        exited = False
         while time.monotonic() < deadline:
             hwm = max(hwm, _peak_rss_kb(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
+                exited = True
                 break
+            if server is not None and time.monotonic() >= next_probe:
+                misses = 0 if _engine_answers(server) else misses + 1
+                next_probe = time.monotonic() + 30
+                if misses >= 3:
+                    stopped = True
+                    break
             time.sleep(0.02)
-        else:
+        if not exited:  # past its time, or the server stopped
             proc.kill()
             _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode(errors="replace")
+    if stopped:
+        raise ServerStopped(f"the engine stopped answering /health while `{' '.join(cmd[:8])} …` ran")
     return {
         "exit_code": proc.returncode,
         "stderr": text,
@@ -832,7 +866,7 @@ def _fanout_cli(server: BenchServer, home: Path, source: list[str], timeout: flo
         "call", "fleet", *source, "-j", str(FANOUT_CONCURRENCY), *FANOUT_ACTION,
     ]  # fmt: skip
     s0 = server_cpu_s(server)
-    r = _run_measured(cmd, cli_env(home), timeout)
+    r = _run_measured(cmd, cli_env(home), timeout, server=server)
     r["server_cpu_s"] = round(server_cpu_s(server) - s0, 3)
     r["cmd"] = " ".join(cmd)
     m = _FANOUT_SUMMARY.search(r["stderr"])
@@ -862,7 +896,7 @@ def _fanout_ts(server: BenchServer, home: Path, source: tuple[str, Path], timeou
         source[0], str(source[1]), "--action", FANOUT_ACTION[0], "--args", f"[{FANOUT_ACTION[1]}]",
         "--concurrency", str(FANOUT_CONCURRENCY), "--server-pids", server.pids,
     ]  # fmt: skip
-    r = _run_measured(cmd, _client_env(), timeout)
+    r = _run_measured(cmd, _client_env(), timeout, server=server)
     r["cmd"] = " ".join(cmd)
     lines = [ln for ln in r["stderr"].splitlines() if ln.startswith("{")]
     try:
@@ -913,7 +947,7 @@ def _create_fleet(server: BenchServer, home: Path, keys: list[str], work: Path) 
             "-j", str(FANOUT_CONCURRENCY), "ping",
         ]  # fmt: skip
         with open(out, "w") as fh:
-            proc = subprocess.run(cmd, env=cli_env(home), cwd=ROOT, stdout=fh, stderr=subprocess.PIPE, text=True)
+            ran = _run_measured(cmd, cli_env(home), max(900.0, len(todo) * 0.8), server=server, stdout=fh)
         failed = []
         codes: dict[str, int] = {}
         with open(out) as fh:
@@ -923,7 +957,7 @@ def _create_fleet(server: BenchServer, home: Path, keys: list[str], work: Path) 
                     failed.append(rec["key"][0])
                     code = f"{rec['error']['group']}.{rec['error']['code']}"
                     codes[code] = codes.get(code, 0) + 1
-        passes.append({"keys": len(todo), "failed": len(failed), "errors": codes, "exit_code": proc.returncode})
+        passes.append({"keys": len(todo), "failed": len(failed), "errors": codes, "exit_code": ran["exit_code"]})
         log(f"    created {len(todo) - len(failed):,} of {len(todo):,} actors ({codes or 'no errors'})")
         todo = failed
     wall = time.perf_counter() - t0
@@ -985,7 +1019,28 @@ FANOUT_AWAKE_ACTORS = 500
 FANOUT_AWAKE_CALLS = (1000, 10000)
 
 
-def fanout(server: BenchServer, n: int, home: Path, stages: set[str]) -> dict[str, Any]:
+def fanout(server: BenchServer, n: int, home: Path, stages: set[str], attempts: int = 3) -> dict[str, Any]:
+    """:func:`fanout_stages`, started again on a fresh server (and fresh actors) when the server stops answering
+    (its engine wedged under the load: reported as a server failure, as for bursts)."""
+    failures: list[dict[str, Any]] = []
+    for attempt in range(1, attempts + 1):
+        sizes = server.log_sizes()
+        try:
+            out = fanout_stages(server, n, home, stages)
+        except ServerStopped as exc:
+            failures.append({"attempt": attempt, "evidence": str(exc), "log": server.log_excerpt(sizes)})
+            server.failures.append(
+                {"kind": "server failure", "client": "-", "encoding": "bare", "workload": "fanout", **failures[-1]}
+            )
+            log(f"    fan-out: SERVER FAILURE ({exc}); a fresh server and fresh actors")
+            server.restart("the engine stopped answering")
+            continue
+        out["server_failures_before"] = failures
+        return out
+    return {"outcome": "server failure", "tries": failures}
+
+
+def fanout_stages(server: BenchServer, n: int, home: Path, stages: set[str]) -> dict[str, Any]:
     """The fan-out in two stages.
 
     ``fleet``: distinct actors, created for it, FANOUT_SMALL then up to ``n``; at each size four passes of
@@ -1052,7 +1107,7 @@ def _fanout_check(server: BenchServer, home: Path, work: Path, passes: dict[str,
     path = work / "counts.jsonl"
     cmd = [str(RIVETCTL), "-e", server.endpoint, "-o", "jsonl", "call", "fleet", "--all", "getCount", "-j", "16"]
     with open(path, "w") as fh:
-        subprocess.run(cmd, env=cli_env(home), cwd=ROOT, stdout=fh, stderr=subprocess.DEVNULL)
+        _run_measured(cmd, cli_env(home), 1800, server=server, stdout=fh)
     seen: dict[str, list[Any]] = {}
     with open(path) as fh:
         for line in fh:
@@ -1149,6 +1204,8 @@ def fanout_report(f: dict[str, Any]) -> list[str]:
     if "awake" in f:
         a, b = FANOUT_AWAKE_CALLS
         lines.append(f"rivetctl peak RSS {a:,} → {b:,} calls: {f['awake']['rss_growth_mb']:+} MB")
+    for failure in f.get("server_failures_before", []):
+        lines.append(f"server failure before this run (started again on a fresh server): {failure['evidence']}")
     return lines
 
 
@@ -1311,7 +1368,9 @@ def report(data: dict[str, Any]) -> str:
                 f"after {m['events_sent']:,} (growth {m.get('growth_mb')} MB)"
                 + (f"; FAILURE: {m['failure']}" if m.get("failure") else "")
             )
-        if md.get("fanout"):
+        if md.get("fanout", {}).get("outcome"):
+            out.append(f"\nfan-out: {md['fanout']['outcome']} ({len(md['fanout']['tries'])} tries)")
+        elif md.get("fanout"):
             out += fanout_report(md["fanout"])
     anomalies = [(mode, f) for mode, md in data["modes"].items() for f in md.get("failures", [])]
     if anomalies:
@@ -1401,7 +1460,7 @@ def targets(data: dict[str, Any], checks: list[dict[str, Any]]) -> list[str]:
                 + ("met" if wb["all_received"] else "MISSED")
                 + f" ({fmt(wb.get('vs_server_max'), 2)}× the fastest client's burst rate)"
             )
-        if md.get("fanout"):
+        if md.get("fanout") and not md["fanout"].get("outcome"):
             f = md["fanout"]
             pairs: list[tuple[str, dict[str, Any]]] = []
             if "check" in f:
