@@ -9,7 +9,8 @@ from typing import Any
 from rivetctl.client.accessor import ActorAccessor
 from rivetctl.client.engine import EngineApi
 from rivetctl.client.options import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ClientOptions, resolve_options
-from rivetctl.errors import ActorError, ProtocolError, UnknownActorNameError
+from rivetctl.errors import ActorError, ProtocolError, RivetctlError, UnknownActorNameError, UnsupportedError
+from rivetctl.protocol.server_info import ServerInfo, server_info
 from rivetctl.transport.http import HttpTransport, Tracer
 
 
@@ -69,6 +70,8 @@ class Client:
         """Names the caller knows the registry has (e.g. cached): no request is made to check them."""
         self._names: dict[str, Any] | None = None
         self._names_lock = asyncio.Lock()
+        self._server: ServerInfo | None = None
+        self._server_lock = asyncio.Lock()
         self.tracer = tracer
 
     def actor(self, name: str) -> ActorAccessor:
@@ -98,18 +101,44 @@ class Client:
     async def _explain_endpoint(self, exc: Exception) -> Exception:
         """Turn a failed names lookup into a clear error about what the endpoint is."""
         try:
-            meta = await self.engine.metadata()
+            info = await self.server_info()
+        except UnsupportedError as unsupported:
+            return unsupported
         except Exception:
             return exc
-        runtime = meta.get("runtime")
-        if runtime == "rivetkit" and isinstance(meta.get("clientEndpoint"), str):
+        if info.shape == "serverless":
             return ProtocolError(
                 f"{self.options.endpoint} is a RivetKit serverless listener; use its engine endpoint "
-                f"{meta['clientEndpoint']} instead"
+                f"{info.client_endpoint or '(the Rivet Engine it registers with)'} instead"
             )
-        if runtime not in ("engine", "rivetkit"):
+        if info.runtime not in ("engine", "rivetkit"):
             return ProtocolError(f"{self.options.endpoint} does not look like a RivetKit 2.x engine")
         return exc
+
+    async def server_info(self, *, details: bool = False) -> ServerInfo:
+        """What the endpoint is (``GET /metadata``, once per client): its runtime, version and shape, which
+        decide how actors are reached. ``details`` also lists the RivetKit versions of the envoys and runners
+        behind an engine (two more requests; best effort). A 0.9 server is an ``UnsupportedError``."""
+        async with self._server_lock:
+            if self._server is None or (details and not self._server.listed):
+                self._server = await self._fetch_server_info(details)
+            return self._server
+
+    async def _fetch_server_info(self, details: bool) -> ServerInfo:
+        meta = await self.engine.metadata()
+        envoys = runners = None
+        if details and meta.get("runtime") == "engine":
+            try:
+                envoys = await self.engine.list_named("envoys")
+                runners = await self.engine.list_named("runners")
+            except RivetctlError:
+                envoys = runners = None
+        return server_info(meta, envoys=envoys, runners=runners)
+
+    @property
+    def known_server(self) -> ServerInfo | None:
+        """The server's description if this client already fetched it."""
+        return self._server
 
     async def check_name(self, name: str) -> None:
         """Refuse names the registry does not have, so no junk actor is ever created."""
@@ -129,6 +158,36 @@ class Client:
 
     async def metadata(self) -> dict[str, Any]:
         return await self.engine.metadata()
+
+    async def destroy_actor(self, actor_id: str) -> None:
+        """Destroy an actor (the engine's ``DELETE /actors/{id}``)."""
+        try:
+            await self.engine.destroy_actor(actor_id)
+        except (ProtocolError, ActorError) as exc:
+            raise await self._unsupported_or(exc, "destroy") from None
+
+    async def sleep_actor(self, actor_id: str) -> None:
+        """Put an actor to sleep (the engine's ``POST /actors/{id}/sleep``)."""
+        try:
+            await self.engine.sleep_actor(actor_id)
+        except (ProtocolError, ActorError) as exc:
+            raise await self._unsupported_or(exc, "sleep") from None
+
+    async def _unsupported_or(self, exc: Exception, feature: str) -> Exception:
+        """A failed request explained: an ``UnsupportedError`` naming the server when it lacks ``feature``
+        (a file-system server answers its missing routes with a plain-text 404), else ``exc`` itself."""
+        try:
+            info = await self.server_info()
+        except RivetctlError:
+            return exc
+        return UnsupportedError(info.unsupported_message(feature)) if info.lacks(feature) else exc
+
+    async def require(self, feature: str) -> None:
+        """Refuse, in one line naming the server, a feature this server does not offer (``destroy``,
+        ``sleep``, …; see :mod:`rivetctl.protocol.server_info`)."""
+        info = await self.server_info()
+        if info.lacks(feature):
+            raise UnsupportedError(info.unsupported_message(feature))
 
     async def aclose(self) -> None:
         await self.http.aclose()

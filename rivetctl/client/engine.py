@@ -11,8 +11,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from rivetctl.client.options import ClientOptions
-from rivetctl.errors import ActorExistsError, ActorNotFoundError, ProtocolError, actor_error
+from rivetctl.errors import ActorExistsError, ActorNotFoundError, ProtocolError, UnsupportedError, actor_error
 from rivetctl.protocol.query import engine_key_string, input_b64std, parse_engine_key
+from rivetctl.protocol.server_info import UNSUPPORTED_09
 from rivetctl.transport.http import HttpResponse, HttpTransport
 
 MAX_REST_BODY = 2 * 1024 * 1024
@@ -132,10 +133,32 @@ class EngineApi:
         resp = await self._http.request(
             "GET", f"{self.options.endpoint}/metadata?namespace={quote(self.options.namespace)}"
         )
+        if resp.status == 404 and await self._looks_like_09():
+            raise UnsupportedError(UNSUPPORTED_09)
         data = decode_rest(resp, "GET /metadata")
         if not isinstance(data, dict):
             raise ProtocolError("GET /metadata did not return an object; is this a RivetKit engine?")
         return data
+
+    async def list_named(self, what: str) -> list[Any]:
+        """``GET /envoys`` or ``GET /runners``: the first page of what is connected to the engine."""
+        data = await self._call("GET", f"/{what}", {"limit": 100})
+        items = data.get(what) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ProtocolError(f"GET /{what} returned no {what!r} list")
+        return items
+
+    async def _looks_like_09(self) -> bool:
+        """Whether the endpoint, which has no ``/metadata``, is a RivetKit 0.9 manager (its routes are under
+        ``/registry/…``; its root names RivetKit or ActorCore)."""
+        from rivetctl.errors import RivetctlError
+
+        try:
+            resp = await self._http.request("GET", f"{self.options.endpoint}/")
+        except RivetctlError:
+            return False
+        text = resp.body[:4000].decode("utf-8", "replace").lower()
+        return resp.status < 500 and any(word in text for word in ("rivetkit", "actorcore", "/registry"))
 
     async def health(self) -> dict[str, Any]:
         resp = await self._http.request("GET", f"{self.options.endpoint}/health")

@@ -116,7 +116,8 @@ class ActorHandle(ActionMethods):
         query = self._query
         assert not isinstance(query, ForIdQuery)  # ids are pinned above
         await self._client.check_name(query.name)
-        needs_id = not key_fits_query(query.key)
+        server = self._client.known_server
+        needs_id = not key_fits_query(query.key) or (server is not None and not server.query_gateway)
         if isinstance(query, GetOrCreateQuery) and query.has_input and len(input_b64url(query.input)) > MAX_QUERY_INPUT:
             needs_id = True
         if needs_id:
@@ -126,7 +127,29 @@ class ActorHandle(ActionMethods):
 
     def connect_target(self) -> ConnectTarget:
         """What :class:`~rivetctl.client.connection.ActorConnection` needs to reach this actor."""
-        return ConnectTarget(self._query, self._client.options, self._client.tracer, self.route)
+        return ConnectTarget(self._query, self._client.options, self._client.tracer, self._connect_route)
+
+    async def _connect_route(self) -> ActorRoute:
+        """:meth:`route` for a live connection, which first learns what the server is (once per client): a
+        file-system server has no query-URL gateway, and a refused WebSocket says less than an HTTP answer."""
+        if self._pinned_id is None:
+            await self._client.server_info()
+        return await self.route()
+
+    async def _reroute(self, route: ActorRoute, error: Exception) -> ActorRoute | None:
+        """After ``actor.not_found`` for a key query: a new route through the actor's id when the server has
+        no query-URL gateway (RivetKit 2.0–2.2 in file-system mode treats the name as an id and finds
+        nothing, so nothing ran); ``None`` when the error stands."""
+        from rivetctl.errors import RivetctlError
+
+        if route.by_id or getattr(error, "full_code", None) != "actor.not_found":
+            return None
+        try:
+            if (await self._client.server_info()).query_gateway:
+                return None
+        except RivetctlError:
+            return None
+        return await self.route()
 
     def _headers(self, enc: str) -> dict[str, str]:
         opts = self._client.options
@@ -142,7 +165,10 @@ class ActorHandle(ActionMethods):
         enc = self._client.options.encoding
         body = codec.encode_http_request(HttpActionRequest(list(args)), enc)
         _check_size(body, "action arguments")
-        url = (await self.route()).url(f"/action/{quote(name, safe='')}")
+        path = f"/action/{quote(name, safe='')}"
+        route = await self.route()
+        url = route.url(path)
+        rerouted = False
         for attempt in range(ROUTING_RETRIES + 1):
             resp = await self._client.http.request(
                 "POST",
@@ -155,6 +181,10 @@ class ActorHandle(ActionMethods):
             if resp.status == 200:
                 break
             error = self._error(resp, enc)
+            if not rerouted and (new_route := await self._reroute(route, error)) is not None:
+                rerouted, route = True, new_route
+                url = route.url(path)
+                continue
             if attempt == ROUTING_RETRIES or not never_reached_actor(error, resp):
                 raise error
             await asyncio.sleep(0.2 * 2**attempt)
@@ -171,10 +201,17 @@ class ActorHandle(ActionMethods):
             HttpQueueSendRequest(body=body, name=queue, wait=wait or None, timeout=timeout_ms), enc
         )
         _check_size(payload, "queue message")
-        url = (await self.route()).url(f"/queue/{quote(queue, safe='')}")
+        path = f"/queue/{quote(queue, safe='')}"
+        route = await self.route()
+        url = route.url(path)
         resp = await self._client.http.request(
             "POST", url, headers=self._headers(enc), content=payload, display_url=redact_url(url)
         )
+        if resp.status != 200 and (new_route := await self._reroute(route, self._error(resp, enc))) is not None:
+            url = new_route.url(path)
+            resp = await self._client.http.request(
+                "POST", url, headers=self._headers(enc), content=payload, display_url=redact_url(url)
+            )
         if resp.status != 200:
             raise self._error(resp, enc)
         _expect_rivet_body(resp, enc, url)

@@ -59,8 +59,12 @@ _TABLE: list[tuple[type[BaseException], Exit]] = [
 ]
 
 
+_ACTION_NOT_FOUND = frozenset({"actor.action_not_found", "action.not_found"})
+"""An unknown action: 2.3 says ``actor.action_not_found``, RivetKit 2.0–2.2 ``action.not_found``."""
+
+
 def exit_code(exc: BaseException) -> Exit:
-    if isinstance(exc, e.ActorError) and exc.full_code == "actor.action_not_found":
+    if isinstance(exc, e.ActorError) and exc.full_code in _ACTION_NOT_FOUND:
         return Exit.NOT_FOUND
     for cls, code in _TABLE:
         if isinstance(exc, cls):

@@ -26,6 +26,8 @@ def run(settings: Settings, body: Callable[[Client], Awaitable[T]]) -> T:
     async def go() -> T:
         client = settings.client()
         try:
+            if client.tracer is not None:
+                await _note_server(client, client.tracer)
             return await body(client)
         finally:
             await client.aclose()
@@ -36,6 +38,21 @@ def run(settings: Settings, body: Callable[[Client], Awaitable[T]]) -> T:
                 cache_names(settings.env, opts.endpoint, opts.namespace, client.fetched_names)
 
     return asyncio.run(go())
+
+
+async def _note_server(client: Client, tracer: object) -> None:
+    """With ``-v``: say once what the server is (one ``GET /metadata``)."""
+    from rivetctl.errors import RivetctlError
+    from rivetctl.output.trace import StderrTracer
+
+    if not isinstance(tracer, StderrTracer):
+        return
+    try:
+        info = await client.server_info()
+    except RivetctlError as exc:
+        tracer.note(f"server: not identified ({exc})")
+        return
+    tracer.note(f"server: {info.describe}" + ("" if info.supported else " (not supported by rivetctl)"))
 
 
 def handle_for(

@@ -128,7 +128,7 @@ def destroy(ctx: typer.Context, name: Name, key: Key, dry_run: DryRun = False) -
 
     async def body(client: "Client") -> Any:
         info = await lookup(client, address)
-        await client.engine.destroy_actor(info.actor_id)
+        await client.destroy_actor(info.actor_id)
         return info
 
     info = run(cli, body)
@@ -144,7 +144,7 @@ def sleep(ctx: typer.Context, name: Name, key: Key) -> None:
 
     async def body(client: "Client") -> Any:
         info = await lookup(client, address)
-        await client.engine.sleep_actor(info.actor_id)
+        await client.sleep_actor(info.actor_id)
         return info
 
     info = run(cli, body)

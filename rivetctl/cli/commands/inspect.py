@@ -1,5 +1,6 @@
 """``describe``, ``state`` and ``inspect-id``: what an actor is, from the engine and its inspector."""
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -162,6 +163,10 @@ def _ask_reopen(cli: "Settings") -> Any:
     return ask
 
 
+FILE_SYSTEM_ID = {"format": "RivetKit 2.0–2.2 file-system id (16 hex digits, random): nothing to decode"}
+FILE_SYSTEM_ID_RE = re.compile(r"[0-9a-f]{16}")
+
+
 def inspect_id(
     ctx: typer.Context,
     actor_id: str = typer.Argument(
@@ -173,7 +178,7 @@ def inspect_id(
 
     cli = cli_context(ctx)
     actor_id = actor_id.removeprefix("@")
-    decoded = decode_actor_id(actor_id)
+    decoded: Any = FILE_SYSTEM_ID if FILE_SYSTEM_ID_RE.fullmatch(actor_id) else decode_actor_id(actor_id)
 
     async def body(client: "Client") -> dict[str, Any]:
         info = await client.engine.get_actor(actor_id)

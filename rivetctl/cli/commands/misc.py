@@ -95,22 +95,22 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def ping(ctx: typer.Context) -> None:
-    """Check the endpoint: health, version and round-trip time."""
+    """Check the endpoint: health, what server it is (runtime, version, mode), round-trip time."""
     import time
 
     cli = cli_context(ctx)
 
     async def body(client: "Client") -> dict[str, Any]:
+        health = await client.engine.health()  # the first request also opens the connection
+        info = await client.server_info(details=True)
         started = time.perf_counter()
-        health = await client.engine.health()
+        await client.engine.health()
         rtt = time.perf_counter() - started
-        meta = await client.metadata()
         return {
             "endpoint": client.options.endpoint,
             "namespace": client.options.namespace,
             "status": health.get("status"),
-            "runtime": meta.get("runtime"),
-            "version": meta.get("version"),
+            **info.to_dict(),
             "rtt_ms": round(rtt * 1000, 2),
         }
 
