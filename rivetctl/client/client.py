@@ -182,6 +182,17 @@ class Client:
             return exc
         return UnsupportedError(info.unsupported_message(feature)) if info.lacks(feature) else exc
 
+    async def missing_route(self, what: str, exc: Exception) -> Exception:
+        """A route the server answered with a plain 404 (or an internal error): an ``UnsupportedError``
+        naming the server when it runs a RivetKit older than 2.3 (whose routes came later), else ``exc``."""
+        try:
+            info = await self.server_info(details=True)
+        except RivetctlError:
+            return exc
+        if info.predates((2, 3)):
+            return UnsupportedError(f"{info.describe} does not support {what} (rivetctl needs RivetKit 2.3 for it)")
+        return exc
+
     async def require(self, feature: str) -> None:
         """Refuse, in one line naming the server, a feature this server does not offer (``destroy``,
         ``sleep``, …; see :mod:`rivetctl.protocol.server_info`)."""

@@ -105,7 +105,13 @@ class Inspector:
         resp = await self._client.http.request(
             method, url, headers=headers, content=content, display_url=redact_url(url)
         )
-        return self._decode(resp, path)
+        try:
+            return self._decode(resp, path)
+        except (ProtocolError, ActorError) as exc:
+            if resp.status == 404 or getattr(exc, "full_code", None) == "rivetkit.internal_error":
+                route = path.split("?")[0]
+                raise await self._client.missing_route(f"the inspector's {method} /inspector/{route}", exc) from None
+            raise
 
     def _decode(self, resp: HttpResponse, path: str) -> Any:
         what = f"inspector {path.split('/')[0]}"

@@ -25,16 +25,13 @@ OLDEST_SUPPORTED: Final = (2, 0)
 NEWEST_MEASURED: Final = "2.3.19"
 
 _FEATURES_MISSING: Final[dict[str, frozenset[str]]] = {
-    "file-system": frozenset({"destroy", "sleep", "kv", "inspector-token"}),
+    "file-system": frozenset({"destroy", "sleep"}),
 }
-"""What each shape's server lacks. ``kv``: the engine's actor KV routes; ``inspector-token``: reading an
-actor's inspector token from its KV (there is none to read: the file-system inspector needs no token)."""
+"""What each shape's server lacks."""
 
 FEATURE_NAMES: Final = {
     "destroy": "destroying actors (DELETE /actors/{id})",
     "sleep": "putting actors to sleep (POST /actors/{id}/sleep)",
-    "kv": "the actor KV API",
-    "inspector-token": "per-actor inspector tokens",
 }
 
 
@@ -91,6 +88,13 @@ class ServerInfo:
 
     def lacks(self, feature: str) -> bool:
         return feature in _FEATURES_MISSING.get(self.shape, frozenset())
+
+    def predates(self, version: tuple[int, ...]) -> bool:
+        """Whether some RivetKit this endpoint runs is older than ``version`` (the inspector's HTTP routes
+        came one by one: none in 2.0, state/connections/queue/traces/workflow history in 2.1, the database
+        in 2.2)."""
+        parsed = [parse_version(v) for v in self.rivetkit_versions]
+        return any(p is not None and p < version for p in parsed)
 
     @property
     def describe(self) -> str:

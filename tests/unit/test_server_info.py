@@ -94,3 +94,11 @@ def test_supported_versions(meta: dict[str, object], runners: list[object] | Non
 )
 def test_parse_version(text: object, parsed: tuple[int, ...] | None) -> None:
     assert parse_version(text) == parsed
+
+
+def test_predates_looks_at_every_rivetkit_behind_the_endpoint() -> None:
+    assert server_info(FILE_SYSTEM_221).predates((2, 3))
+    assert not server_info(FILE_SYSTEM_221).predates((2, 2))
+    assert server_info(ENGINE_2319, envoys=[], runners=[RUNNER_221]).predates((2, 3))
+    assert not server_info(ENGINE_2319, envoys=[ENVOY], runners=[]).predates((2, 3))
+    assert not server_info(ENGINE_2319).predates((2, 3))  # not listed: nothing known to be older

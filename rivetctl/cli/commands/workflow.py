@@ -119,7 +119,7 @@ def traces(ctx: typer.Context, name: Name, key: Key) -> None:
     spans = spans_from_otlp(data.get("otlp"))
     out = cli.output
     if not spans:
-        out.info(f"rivetctl: no trace spans recorded for {address.describe()} (RivetKit 2.3.19 records none)")
+        out.info(f"rivetctl: no trace spans recorded for {address.describe()} (the server records none)")
     if not out.is_table:
         out.value(data)
         return
