@@ -124,7 +124,7 @@ complete -c rivetctl -n '__rivetctl_arg "" 0' -a replay -d 'Re-run the calls of 
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a completions -d 'Print the shell completion script'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a man -d 'Print the man page (roff)'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a dev-server -d 'Run the bundled example actor server (real RivetKit) until Ctrl-C'
-complete -c rivetctl -n '__rivetctl_arg "" 0' -a ping -d 'Check the endpoint: health, version and round-trip time'
+complete -c rivetctl -n '__rivetctl_arg "" 0' -a ping -d 'Check the endpoint: health, what server it is (runtime, version, mode), round-trip time'
 complete -c rivetctl -n '__rivetctl_arg "" 0' -a config -d 'Manage connection profiles (like kubectl contexts)'
 complete -c rivetctl -n '__rivetctl_at ""' -s e -l endpoint -x -d 'Engine endpoint, [http(s)://][NAMESPACE[:TOKEN]@]HOST[:PORT]'
 complete -c rivetctl -n '__rivetctl_at ""' -s n -l namespace -x -d 'Namespace'

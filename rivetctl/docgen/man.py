@@ -59,6 +59,15 @@ PRECEDENCE = (
     "Options before the command are global; each command's own options follow it. A setting comes from its "
     "option, else the environment, else the current profile, else the default."
 )
+SERVERS = (
+    "rivetctl speaks RivetKit 2.x: 2.3 (a Rivet Engine with RivetKit envoys behind it), RivetKit 2.0 to 2.2 runners "
+    "behind an engine (their production shape), and RivetKit 2.0 to 2.2 on their own in file-system mode (one "
+    "Node process, no engine). rivetctl ping says which one an endpoint is; -v notes it on any command.",
+    "A file-system server has no query-URL gateway: rivetctl finds actors through its REST API and reaches them "
+    "by id. It cannot destroy actors or put them to sleep, and the inspector's routes arrived one by one (none "
+    "in 2.0; state, connections, queue, traces and workflow history in 2.1; the database in 2.2): what a server "
+    "lacks is refused in one line naming the server, exit status 2. RivetKit 0.9 servers are not supported.",
+)
 CLOSED_PIPE = (
     "Output into a pipe whose reader has gone (rivetctl watch ... | head -1) ends any command quietly with "
     "status 0: no traceback, no message. An error that happened first keeps its own status."
@@ -147,6 +156,9 @@ def page(tree: Cmd) -> str:
     lines.append(".SH FILES")
     for path, text in FILES:
         lines += [".TP", _i(path), roff(text)]
+    lines.append(".SH SERVERS")
+    for p in SERVERS:
+        lines += [".PP", roff(p)]
     lines.append(".SH EXIT STATUS")
     for code, text in sorted(EXIT_DESCRIPTIONS.items()):
         lines += [".TP", _b(str(int(code))), roff(text[:1].upper() + text[1:] + ".")]

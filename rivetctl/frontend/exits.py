@@ -27,7 +27,8 @@ class Exit(IntEnum):
 EXIT_DESCRIPTIONS = {
     Exit.OK: "success",
     Exit.ERROR: "any other error",
-    Exit.USAGE: "bad command line, option, argument, config or payload (nothing was sent)",
+    Exit.USAGE: "bad command line, option, argument, config or payload (nothing was sent), or a feature the "
+    "server does not offer (nothing was changed)",
     Exit.ACTOR_ERROR: "the actor or server answered with an error (e.g. a UserError thrown by an action)",
     Exit.NOT_FOUND: "no such actor, actor name or action",
     Exit.ALREADY_EXISTS: "create found an actor with that key, or a conflict: the state changed on the server "
