@@ -222,6 +222,18 @@ def test_unreachable_server_exit_7(rivetctl: Run, prefix: str, env: dict[str, st
     assert "2 calls: 0 ok, 2 failed" in r.err
 
 
+def test_timeout_applies_to_each_call(rivetctl: Run, prefix: str) -> None:
+    keys = [f"{prefix}-slow-1", f"{prefix}-slow-2"]
+    assert rivetctl("call", "fleet", "--keys", ",".join(keys), "ping").code == Exit.OK  # created, awake
+    r = rivetctl("--timeout", "0.5", "call", "fleet", "--keys", ",".join(keys), "-j", "1", "slowIncrement", "2000")
+    assert r.code == Exit.ACTOR_ERROR, r.err
+    lines = r.lines()
+    assert len(lines) == 2
+    for line in lines:
+        assert line["ok"] is False and line["error"]["code"] == "timeout" and line["error"]["group"] == "rivetctl"
+        assert 400 < line["ms"] < 1900  # each call had its own 0.5 s, one after the other (-j 1)
+
+
 @pytest.mark.parametrize(
     ("args", "wanted"),
     [
