@@ -10,7 +10,7 @@ from rivetctl.client.accessor import ActorAccessor
 from rivetctl.client.engine import EngineApi
 from rivetctl.client.options import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ClientOptions, resolve_options
 from rivetctl.errors import ActorError, ProtocolError, RivetctlError, UnknownActorNameError, UnsupportedError
-from rivetctl.protocol.server_info import ServerInfo, server_info
+from rivetctl.protocol.server_info import ServerInfo, parse_version, server_info
 from rivetctl.transport.http import HttpTransport, Tracer
 
 
@@ -65,6 +65,7 @@ class Client:
             tracer=tracer,
         )
         self.engine = EngineApi(self.http, self.options)
+        self.engine.server_check = self.server_info
         self.check_names = check_names
         self.known_names = frozenset(known_names or ())
         """Names the caller knows the registry has (e.g. cached): no request is made to check them."""
@@ -133,7 +134,11 @@ class Client:
                 runners = await self.engine.list_named("runners")
             except RivetctlError:
                 envoys = runners = None
-        return server_info(meta, envoys=envoys, runners=runners)
+        info = server_info(meta, envoys=envoys, runners=runners)
+        version = parse_version(info.version)
+        if info.shape == "file-system" and version is not None and version < (2, 1):
+            self.engine.one_element_keys = info.describe
+        return info
 
     @property
     def known_server(self) -> ServerInfo | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +111,25 @@ class EngineApi:
     def __init__(self, transport: HttpTransport, options: ClientOptions) -> None:
         self._http = transport
         self.options = options
+        self.server_check: Callable[[], Awaitable[object]] | None = None
+        """Called before sending a key that only some servers read right (set by the client: it learns what
+        the server is, once)."""
+        self.one_element_keys: str | None = None
+        """Set to the server's description when its REST API takes a key as one string (RivetKit 2.0 in
+        file-system mode: ``key: [body.key]``): keys then travel unescaped, and only one-element keys exist."""
+
+    async def _key_text(self, key: list[str]) -> str:
+        """A key as the REST API takes it: the engine key string (``/`` separates elements)."""
+        if (len(key) != 1 or any("/" in part or "\\" in part for part in key)) and self.server_check is not None:
+            await self.server_check()
+        if self.one_element_keys is not None:
+            if len(key) != 1:
+                raise UnsupportedError(
+                    f"{self.one_element_keys} does not support keys of {len(key)} elements: its REST API takes "
+                    "a key as one string"
+                )
+            return key[0]
+        return engine_key_string(key)
 
     async def _call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
         query = {
@@ -193,7 +212,7 @@ class EngineApi:
         if include_destroyed:
             params["include_destroyed"] = "true"
         if key is not None:
-            params["key"] = engine_key_string(key)
+            params["key"] = await self._key_text(key)
         data = await self._call("GET", "/actors", params)
         return _page(data)
 
@@ -260,12 +279,12 @@ class EngineApi:
                 return actor
         return None
 
-    def _create_body(
+    async def _create_body(
         self, name: str, key: list[str] | None, input: Any, has_input: bool, region: str | None
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "name": name,
-            "key": engine_key_string(key) if key is not None else None,
+            "key": await self._key_text(key) if key is not None else None,
             "runner_name_selector": self.options.runner,
             "crash_policy": "sleep",
         }
@@ -293,7 +312,7 @@ class EngineApi:
         region: str | None = None,
     ) -> ActorInfo:
         """``POST /actors``; an existing key raises ``ActorExistsError`` naming the existing id."""
-        body = self._create_body(name, key, input, has_input, region)
+        body = await self._create_body(name, key, input, has_input, region)
         try:
             data = await self._call("POST", "/actors", body=body)
         except ActorExistsError:
@@ -323,7 +342,7 @@ class EngineApi:
         region: str | None = None,
     ) -> tuple[ActorInfo, bool]:
         """``PUT /actors``: the actor and whether it was created now."""
-        data = await self._call("PUT", "/actors", body=self._create_body(name, key, input, has_input, region))
+        data = await self._call("PUT", "/actors", body=await self._create_body(name, key, input, has_input, region))
         if not isinstance(data, dict):
             raise ProtocolError("PUT /actors returned no object")
         return ActorInfo.from_json(data.get("actor")), bool(data.get("created"))

@@ -137,12 +137,15 @@ class ActorHandle(ActionMethods):
         return await self.route()
 
     async def _reroute(self, route: ActorRoute, error: Exception) -> ActorRoute | None:
-        """After ``actor.not_found`` for a key query: a new route through the actor's id when the server has
-        no query-URL gateway (RivetKit 2.0–2.2 in file-system mode treats the name as an id and finds
-        nothing, so nothing ran); ``None`` when the error stands."""
+        """After ``actor.not_found`` or an internal error for a key query: a new route through the actor's id
+        when the server has no query-URL gateway (RivetKit 2.2 in file-system mode takes the name for an id
+        and finds nothing, 2.0 and 2.1 fail with an internal error: no query URL reaches an actor there, so
+        nothing ran); ``None`` when the error stands (on an engine it may come from the action itself)."""
         from rivetctl.errors import RivetctlError
 
-        if route.by_id or getattr(error, "full_code", None) != "actor.not_found":
+        if route.by_id or not (
+            getattr(error, "full_code", None) == "actor.not_found" or getattr(error, "code", None) == "internal_error"
+        ):
             return None
         try:
             if (await self._client.server_info()).query_gateway:

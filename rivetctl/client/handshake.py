@@ -117,6 +117,13 @@ def frame_error(message: Error, ray_id: str | None) -> ActorError:
 def _coded_close(exc: ConnectionLostError) -> RivetctlError:
     """A close before Init whose reason is ``group.code#ray`` becomes that ``ActorError``."""
     parsed = policy.parse_close_reason(exc.close_reason)
+    if parsed.group is None and exc.close_code == 1011 and policy.bare_code(exc.close_reason):
+        # RivetKit 2.0 closes with the bare code (``unauthorized``, ``internal_error``), no group, no ray id.
+        return actor_error(
+            "rivetkit",
+            exc.close_reason,
+            f"the server closed the connection before it was established (close code 1011, {exc.close_reason})",
+        )
     if parsed.group is None or parsed.code is None:
         return exc
     return actor_error(

@@ -47,7 +47,12 @@ class Inspector:
 
     async def _get_token(self) -> str:
         if self._token is None:
-            token = await self._client.engine.inspector_token(self.actor_id)
+            try:
+                token = await self._client.engine.inspector_token(self.actor_id)
+            except ProtocolError as exc:  # a plain 404: a server without the actor KV API
+                raise await self._client.missing_route(
+                    "the inspector (no actor KV API to read its token from)", exc
+                ) from None
             if not token:
                 token = await self._wake_and_read_token()
             if not token:

@@ -48,7 +48,7 @@ async def _note_server(client: Client, tracer: object) -> None:
     if not isinstance(tracer, StderrTracer):
         return
     try:
-        info = await client.server_info()
+        info = await client.server_info(details=True)
     except RivetctlError as exc:
         tracer.note(f"server: not identified ({exc})")
         return

@@ -118,6 +118,11 @@ def _is_ident(text: str) -> bool:
     return bool(text) and all(ch.isalnum() or ch in "_-" for ch in text)
 
 
+def bare_code(reason: str | None) -> bool:
+    """Whether a close reason is a lone error code (``unauthorized``: RivetKit 2.0 sends no group)."""
+    return reason is not None and _is_ident(reason)
+
+
 def parse_close_reason(reason: str | None) -> CloseReason:
     """Split ``actor.not_found#ray`` into group, code and ray id; free text keeps only ``text``.
 

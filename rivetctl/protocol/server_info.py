@@ -53,14 +53,21 @@ def _kind(obj: Any) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def _versions(items: Iterable[Any]) -> tuple[str, ...]:
-    """The distinct RivetKit versions in ``/envoys`` or ``/runners`` entries (``metadata.rivetkit.version``)."""
+UNREPORTED_RUNNER_VERSION: Final = "2.0"
+"""RivetKit 2.1 and later runners report their version (``metadata.rivetkit.version``); 2.0 runners report
+only an ``inspectorToken``: a runner without a version is taken for 2.0."""
+
+
+def _versions(items: Iterable[Any], *, unreported: str | None = None) -> tuple[str, ...]:
+    """The distinct RivetKit versions in ``/envoys`` or ``/runners`` entries (``metadata.rivetkit.version``);
+    an entry without one counts as ``unreported`` when given."""
     seen: list[str] = []
     for item in items:
         meta = item.get("metadata") if isinstance(item, dict) else None
         rivetkit = meta.get("rivetkit") if isinstance(meta, dict) else None
         version = rivetkit.get("version") if isinstance(rivetkit, dict) else None
-        if isinstance(version, str) and version not in seen:
+        version = version if isinstance(version, str) else unreported
+        if version is not None and version not in seen:
             seen.append(version)
     return tuple(sorted(seen, key=lambda v: parse_version(v) or ()))
 
@@ -153,7 +160,7 @@ def server_info(
     client_endpoint = client_endpoint if isinstance(client_endpoint, str) else None
     if runtime == "engine":
         envoy_versions = _versions(envoys or ())
-        runner_versions = _versions(runners or ())
+        runner_versions = _versions(runners or (), unreported=UNREPORTED_RUNNER_VERSION)
         shape: Shape = "runner-behind-engine" if runner_versions and not envoy_versions else "engine"
         versions = tuple(dict.fromkeys([*envoy_versions, *runner_versions]))
         listed = envoys is not None and runners is not None

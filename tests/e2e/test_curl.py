@@ -148,12 +148,12 @@ def test_create_dry_run_then_its_curl_creates_the_actor(env: dict[str, str], key
     assert run(env, "create", "withInput", key)[0] == Exit.ALREADY_EXISTS
 
 
-def test_create_body_is_the_engine_clients(env: dict[str, str]) -> None:
+async def test_create_body_is_the_engine_clients(env: dict[str, str]) -> None:
     options = Settings(GlobalOptions(), env=env).client_options()
-    client = Client(options=options)
-    for key, value, has_input, region in ((["a", "b/c"], {"x": 1}, True, None), (None, None, False, "default")):
-        mine = create_body(options, "withInput", key, input=value, has_input=has_input, region=region)
-        assert mine == client.engine._create_body("withInput", key, value, has_input, region)
+    async with Client(options=options) as client:
+        for key, value, has_input, region in ((["a", "b/c"], {"x": 1}, True, None), (None, None, False, "default")):
+            mine = create_body(options, "withInput", key, input=value, has_input=has_input, region=region)
+            assert mine == await client.engine._create_body("withInput", key, value, has_input, region)
 
 
 def test_destroy_dry_run_then_its_curl_destroys(env: dict[str, str], key: str) -> None:

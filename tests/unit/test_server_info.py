@@ -102,3 +102,10 @@ def test_predates_looks_at_every_rivetkit_behind_the_endpoint() -> None:
     assert server_info(ENGINE_2319, envoys=[], runners=[RUNNER_221]).predates((2, 3))
     assert not server_info(ENGINE_2319, envoys=[ENVOY], runners=[]).predates((2, 3))
     assert not server_info(ENGINE_2319).predates((2, 3))  # not listed: nothing known to be older
+
+
+def test_runner_without_a_version_is_taken_for_2_0() -> None:
+    runner_2033 = {"runner_id": "h4it", "name": "default", "version": 1, "metadata": {"inspectorToken": "J5TQ"}}
+    info = server_info(ENGINE_2319, envoys=[], runners=[runner_2033])
+    assert info.shape == "runner-behind-engine" and info.rivetkit_versions == ("2.0",)
+    assert info.describe == "Rivet Engine 2.3.19 with RivetKit 2.0 runners" and info.predates((2, 1))
