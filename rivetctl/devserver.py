@@ -2,7 +2,8 @@
 
 Used by the test suite, the benchmarks and ``rivetctl dev-server``. The Node project ships inside the package
 (``rivetctl/example_server``: ``package.json`` pinning ``rivetkit`` and Node 22, its ``package-lock.json``,
-``registry.mjs`` with the example actors and ``server.mjs``); it runs from an *install location* where
+``registry.mjs`` with the example actors, ``basic.mjs`` with those of them that older RivetKit versions run too,
+and ``server.mjs``); it runs from an *install location* where
 ``npm ci`` put its ``node_modules``:
 
 - ``$RIVETCTL_SERVER_DIR`` when set: a Node project of your own, used as it is;
@@ -48,7 +49,7 @@ READY_LINE = b"rivetctl-test-server: ready"
 """Printed by ``server.mjs`` once ``registry.startAndWait()`` resolved (the runner is registered)."""
 _STRIPPED_ENV = ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE", "RIVET_ENDPOINT", "RIVET_ENGINE", "RIVET_TOKEN")
 
-PROJECT_FILES = ("package.json", "package-lock.json", "registry.mjs", "server.mjs")
+PROJECT_FILES = ("package.json", "package-lock.json", "basic.mjs", "registry.mjs", "server.mjs")
 """The example Node project, shipped as package data in ``rivetctl/example_server``."""
 STAMP = ".rivetctl-installed"
 """In ``node_modules``: written after ``npm ci`` succeeded, holding the hash of the project's lock."""
@@ -171,39 +172,69 @@ def _stamp_current(target: Path, project: dict[str, bytes]) -> bool:
 def install_server(server_dir: Path, lock: Path, *, progress: Progress | None = None) -> Path:
     """Make ``server_dir`` a complete install of the example project: copy the files that differ, run
     ``npm ci`` unless the stamp says it ran for this lock file. Idempotent, and cheap when nothing changed."""
-    say = progress or _stderr
     project = project_files()
-    if _files_current(server_dir, project) and _stamp_current(server_dir, project):
-        return server_dir
-    what = f"the RivetKit example server ({project_summary(project)})"
-    with install_lock(lock, waiting=lambda: say(f"waiting for another rivetctl installing {what} into {server_dir}")):
-        server_dir.mkdir(parents=True, exist_ok=True)
+    return install_project(
+        server_dir,
+        project,
+        lock,
+        what=f"the RivetKit example server ({project_summary(project)})",
+        without_npm=f"or set {SERVER_DIR_ENV} to a directory where it is installed",
+        progress=progress,
+    )
+
+
+def install_project(
+    target: Path,
+    project: dict[str, bytes],
+    lock: Path,
+    *,
+    what: str,
+    without_npm: str | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Make ``target`` a complete install of the Node project ``project`` (file name -> content, with a
+    ``package.json`` and its ``package-lock.json``): copy the files that differ, run ``npm ci`` under the
+    exclusive ``lock`` unless the stamp in ``node_modules`` says it ran for this lock file. ``what`` names the
+    project in messages; ``without_npm`` ends the error saying npm is missing (after "install Node.js with
+    npm"). Idempotent, and cheap when nothing changed."""
+    say = progress or _stderr
+    if _files_current(target, project) and _stamp_current(target, project):
+        return target
+    with install_lock(lock, waiting=lambda: say(f"waiting for another rivetctl installing {what} into {target}")):
+        target.mkdir(parents=True, exist_ok=True)
         for name, data in project.items():
             with contextlib.suppress(OSError):
-                if (server_dir / name).read_bytes() == data:
+                if (target / name).read_bytes() == data:
                     continue
-            _write_atomic(server_dir / name, data)
-        if _stamp_current(server_dir, project):
-            return server_dir
+            _write_atomic(target / name, data)
+        if _stamp_current(target, project):
+            return target
         npm = shutil.which("npm")
         if npm is None:
-            raise DevServerError(
-                f"npm not found: it installs {what} into {server_dir}; install Node.js with npm, "
-                f"or set {SERVER_DIR_ENV} to a directory where it is installed"
-            )
-        say(f"installing {what} into {server_dir}; this happens once")
-        (server_dir / "node_modules" / STAMP).unlink(missing_ok=True)
+            hint = f", {without_npm}" if without_npm else ""
+            raise DevServerError(f"npm not found: it installs {what} into {target}; install Node.js with npm{hint}")
+        say(f"installing {what} into {target}; this happens once")
+        (target / "node_modules" / STAMP).unlink(missing_ok=True)
         try:
-            done = subprocess.run(
-                [npm, *NPM_CI], cwd=server_dir, capture_output=True, text=True, stdin=subprocess.DEVNULL
-            )
+            done = subprocess.run([npm, *NPM_CI], cwd=target, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         except OSError as exc:
             raise DevServerError(f"cannot run npm ({npm}): {exc}") from None
         if done.returncode != 0:
-            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-5:])
-            raise DevServerError(f"npm ci in {server_dir} failed (exit {done.returncode}): {tail}")
-        _write_atomic(server_dir / "node_modules" / STAMP, _lock_hash(project).encode())
-    return server_dir
+            raise DevServerError(f"npm ci in {target} failed (exit {done.returncode}): {_npm_error(done)}")
+        _write_atomic(target / "node_modules" / STAMP, _lock_hash(project).encode())
+    return target
+
+
+def _npm_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The last lines npm printed, without the usage text it appends to a usage error (``npm ci`` refusing a lock
+    file out of step with package.json ends with its option list, after the lines that say what is missing)."""
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() in ("npm error Clean install a project", "npm ERR! Clean install a project"):
+            lines = lines[:i]
+            break
+    lines = [line for line in lines if line.strip() not in ("npm error", "npm ERR!")]
+    return " | ".join(lines[-5:])
 
 
 def ensure_installed(server_dir: Path | None = None, *, progress: Progress | None = None) -> Path:

@@ -186,6 +186,7 @@ def test_installed_dev_server_installs_itself_once_and_serves(
     site = next((venv / "lib").glob("python3*/site-packages"))
     shipped = site / "rivetctl" / "example_server"
     assert sorted(p.name for p in shipped.iterdir()) == [
+        "basic.mjs",
         "package-lock.json",
         "package.json",
         "registry.mjs",

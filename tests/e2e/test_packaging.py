@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "node_modules", "__pycache__", ".*_cache", ".hypothesis")
-SERVER_PROJECT = ("package.json", "package-lock.json", "registry.mjs", "server.mjs")
+SERVER_PROJECT = ("package.json", "package-lock.json", "basic.mjs", "registry.mjs", "server.mjs")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Installing the example server project: files copied from the package, ``npm ci`` once per lock file under an
-exclusive lock, a stamp marking a complete install, a clear error without npm.
+exclusive lock, a stamp marking a complete install, a clear error without npm. The same for another Node project
+(``install_project``: the compatibility rig's RivetKit versions).
 
 ``npm`` here is a stand-in script on ``PATH`` that records each run and creates what ``npm ci`` would (the
 real ``npm ci`` and the real server are exercised by ``tests/e2e/test_installed_devserver.py``).
@@ -22,6 +23,7 @@ from rivetctl.devserver import (
     STAMP,
     DevServerError,
     install_lock,
+    install_project,
     install_server,
     project_files,
     project_summary,
@@ -175,3 +177,38 @@ def test_two_concurrent_first_installs_run_npm_once(npm: Path, tmp_path: Path) -
         f"installing the RivetKit example server (Node 22 + rivetkit 2.3.19) into {target}",
     ]
     assert (target / "node_modules" / STAMP).exists()
+
+
+def test_another_project_installs_the_same_way(npm: Path, tmp_path: Path) -> None:
+    """``install_project`` (what the compatibility rig installs each RivetKit version with): its own files, its
+    own name in messages, ``npm ci`` once per lock file."""
+    project = {
+        "package.json": b'{"name": "p", "dependencies": {"rivetkit": "2.2.1"}}\n',
+        "package-lock.json": b'{"lockfileVersion": 3}\n',
+        "server.mjs": b"// compat\n",
+    }
+    target = tmp_path / "compat" / "rivetkit-2.2.1"
+    lines: list[str] = []
+    install_project(target, project, target / ".install.lock", what="rivetkit 2.2.1 for tests", progress=lines.append)
+    assert sorted(p.name for p in target.iterdir() if p.is_file()) == [".install.lock", *sorted(project)]
+    assert {name: (target / name).read_bytes() for name in project} == project
+    assert lines == [f"installing rivetkit 2.2.1 for tests into {target}; this happens once"]
+    assert runs(npm) == [f"{target} {' '.join(NPM_CI)}"]
+    install_project(target, project, target / ".install.lock", what="x", progress=lines.append)
+    assert len(runs(npm)) == 1 and len(lines) == 1
+    changed = {**project, "package-lock.json": b'{"lockfileVersion": 3, "packages": {}}\n'}
+    install_project(target, changed, target / ".install.lock", what="x", progress=lines.append)
+    assert len(runs(npm)) == 2
+    # the example server's stamp logic is the same: its install is untouched by another project's
+    install_server(tmp_path / "server", tmp_path / "lock", progress=lambda _: None)
+    assert len(runs(npm)) == 3
+
+
+def test_another_project_without_npm_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    project = {"package.json": b"{}\n", "package-lock.json": b"{}\n"}
+    with pytest.raises(DevServerError) as info:
+        install_project(tmp_path / "t", project, tmp_path / "lock", what="rivetkit 2.0.33 for tests")
+    assert str(info.value) == (
+        f"npm not found: it installs rivetkit 2.0.33 for tests into {tmp_path / 't'}; install Node.js with npm"
+    )
