@@ -34,6 +34,7 @@ SECTIONS = (
     "OPTIONS",
     "ENVIRONMENT",
     "FILES",
+    "SERVERS",
     "EXIT STATUS",
     "EXAMPLES",
 )

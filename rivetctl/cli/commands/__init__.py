@@ -201,7 +201,7 @@ COMMANDS: dict[str, tuple[Callable[[typer.Typer], None], str]] = {
     "completions": (_completions, "Print the shell completion script."),
     "man": (_man, "Print the man page (roff)."),
     "dev-server": (_dev_server, "Run the bundled example actor server (real RivetKit) until Ctrl-C."),
-    "ping": (_ping, "Check the endpoint: health, version and round-trip time."),
+    "ping": (_ping, "Check the endpoint: health, what server it is (runtime, version, mode), round-trip time."),
     "config": (_config, "Manage connection profiles (like kubectl contexts)."),
 }
 """Command name → (the function that registers it, the first sentence of its help: what ``rivetctl --help``
