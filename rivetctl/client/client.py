@@ -195,7 +195,7 @@ class Client:
         except RivetctlError:
             return exc
         if info.predates((2, 3)):
-            return UnsupportedError(f"{info.describe} does not support {what} (rivetctl needs RivetKit 2.3 for it)")
+            return UnsupportedError(f"{info.describe} does not support {what} (a later RivetKit added it)")
         return exc
 
     async def require(self, feature: str) -> None:
