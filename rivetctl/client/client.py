@@ -9,7 +9,14 @@ from typing import Any
 from rivetctl.client.accessor import ActorAccessor
 from rivetctl.client.engine import EngineApi
 from rivetctl.client.options import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ClientOptions, resolve_options
-from rivetctl.errors import ActorError, ProtocolError, RivetctlError, UnknownActorNameError, UnsupportedError
+from rivetctl.errors import (
+    ActorError,
+    NetworkError,
+    ProtocolError,
+    RivetctlError,
+    UnknownActorNameError,
+    UnsupportedError,
+)
 from rivetctl.protocol.server_info import ServerInfo, parse_version, server_info
 from rivetctl.transport.http import HttpTransport, Tracer
 
@@ -65,13 +72,14 @@ class Client:
             tracer=tracer,
         )
         self.engine = EngineApi(self.http, self.options)
-        self.engine.server_check = self.server_info
+        self.engine.server_check = self.server_info_or_none
         self.check_names = check_names
         self.known_names = frozenset(known_names or ())
         """Names the caller knows the registry has (e.g. cached): no request is made to check them."""
         self._names: dict[str, Any] | None = None
         self._names_lock = asyncio.Lock()
         self._server: ServerInfo | None = None
+        self._server_unknown = False
         self._server_lock = asyncio.Lock()
         self.tracer = tracer
 
@@ -139,6 +147,20 @@ class Client:
         if info.shape == "file-system" and version is not None and version < (2, 1):
             self.engine.one_element_keys = info.describe
         return info
+
+    async def server_info_or_none(self) -> ServerInfo | None:
+        """:meth:`server_info`, or ``None`` when the endpoint answers without saying what it is (no usable
+        ``/metadata``: a proxy that forwards only some paths; remembered); routing then assumes an engine. A
+        network failure is raised: the request this one precedes would fail the same way."""
+        if self._server_unknown:
+            return None
+        try:
+            return await self.server_info()
+        except (NetworkError, UnsupportedError):
+            raise
+        except RivetctlError:
+            self._server_unknown = True
+            return None
 
     @property
     def known_server(self) -> ServerInfo | None:

@@ -133,7 +133,7 @@ class ActorHandle(ActionMethods):
         """:meth:`route` for a live connection, which first learns what the server is (once per client): a
         file-system server has no query-URL gateway, and a refused WebSocket says less than an HTTP answer."""
         if self._pinned_id is None:
-            await self._client.server_info()
+            await self._client.server_info_or_none()
         return await self.route()
 
     async def _reroute(self, route: ActorRoute, error: Exception) -> ActorRoute | None:
@@ -148,9 +148,10 @@ class ActorHandle(ActionMethods):
         ):
             return None
         try:
-            if (await self._client.server_info()).query_gateway:
-                return None
+            server = await self._client.server_info_or_none()
         except RivetctlError:
+            return None
+        if server is None or server.query_gateway:
             return None
         return await self.route()
 
@@ -274,6 +275,9 @@ _ROUTING_CODES = frozenset(
         "pegboard.route_resolve_query_timeout",
         "guard.service_unavailable",
         "guard.gateway_response_start_timeout",
+        # The engine gave up the actor before it ever became ready (seen under load on a fresh key): the
+        # request waited for it and was never forwarded.
+        "actor.destroyed_during_creation",
     }
 )
 

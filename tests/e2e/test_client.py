@@ -421,3 +421,24 @@ async def test_map_and_date_need_bare(endpoint: str, key: str) -> None:
         when = datetime.fromtimestamp(1_700_000_000, UTC)
         described = await c.counter.get_or_create(key).describeArgs(JsMap({"a": 1}), when)
     assert described == ["map:a", "date:1700000000000"]
+
+
+async def test_endpoint_without_metadata_still_routes(endpoint: str, key: str) -> None:
+    """A proxy that forwards only the gateway and REST paths: rivetctl assumes an engine and goes on."""
+    async with Client(endpoint, encoding="bare", env={}) as client:
+        asked: list[int] = []
+
+        async def no_metadata() -> dict[str, object]:
+            asked.append(1)
+            raise ProtocolError("GET /metadata answered HTTP 404 with text/html")
+
+        client.engine.metadata = no_metadata  # type: ignore[method-assign]
+        handle = client.counter.get_or_create(key)
+        async with handle.connect() as conn:
+            assert await conn.increment(2) == 2
+        async with handle.connect() as conn:
+            assert await conn.getCount() == 2
+        with pytest.raises(ActorNotFoundError):  # asks once more (a get that found nothing), then remembers
+            await client.counter.get([f"missing-{key}"]).getCount()
+        assert await client.counter.get_or_create(["org", key]).increment(1) == 1
+        assert len(asked) == 1

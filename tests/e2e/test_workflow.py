@@ -309,7 +309,7 @@ def test_traces_says_in_one_line_that_there_are_none(cli: Cli, key: str) -> None
     _start(cli, "onboarding", key)
     code, out, err = cli("-o", "table", "traces", "onboarding", key)
     assert (code, out) == (0, "")
-    assert err == f'rivetctl: no trace spans recorded for onboarding ["{key}"] (RivetKit 2.3.19 records none)\n'
+    assert err == f'rivetctl: no trace spans recorded for onboarding ["{key}"] (the server records none)\n'
     code, out, err = cli("traces", "onboarding", key, "-o", "json")
     assert code == 0 and json.loads(out) == {"otlp": [], "clamped": False}
     code, _, err = cli("traces", "onboarding", f"{key}-missing")
