@@ -12,28 +12,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from rivetctl.cli.app import main
 from rivetctl.devserver import DevServer
+from tests.clirun import Run, in_process
 from tests.envs import private_home
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
-Run = Callable[..., Result]
 
 
 @pytest.fixture
@@ -44,13 +30,7 @@ def cli_env(endpoint: str, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def rivetctl(cli_env: dict[str, str]) -> Run:
     """Run the CLI in-process with injected env and streams (stdout is not a TTY: JSON output)."""
-
-    def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), env={**cli_env, **(env or {})}, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Result(code, out.getvalue(), err.getvalue())
-
-    return run
+    return in_process(cli_env)
 
 
 def subprocess_env(cli_env: dict[str, str]) -> dict[str, str]:

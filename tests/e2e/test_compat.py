@@ -4,44 +4,20 @@ the example server they run with the rest of the suite."""
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from rivetctl.cli.app import main
+from tests.clirun import Run, in_process
 from tests.envs import private_home
 
 pytestmark = pytest.mark.compat
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
-Run = Callable[..., Result]
-
-
 @pytest.fixture
 def rivetctl(endpoint: str, tmp_path: Path) -> Run:
     """The CLI in-process against the session's server, with a private home (stdout is not a TTY: JSON)."""
-    env = {"RIVET_ENDPOINT": endpoint, **private_home(tmp_path)}
-
-    def run(*args: str) -> Result:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), env=env, stdin=io.StringIO(""), stdout=out, stderr=err)
-        return Result(code, out.getvalue(), err.getvalue())
-
-    return run
+    return in_process({"RIVET_ENDPOINT": endpoint, **private_home(tmp_path)})
 
 
 def test_call_increment_prints_the_count(rivetctl: Run, key: str) -> None:

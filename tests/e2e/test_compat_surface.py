@@ -6,20 +6,17 @@ refusal instead."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from rivetctl.cli.app import main
 from rivetctl.client import Client
 from rivetctl.errors import ActorError, ActorNotFoundError, AuthError, UnknownActorNameError
 from rivetctl.protocol.server_info import parse_version
+from tests.clirun import Run, in_process
 from tests.envs import private_home
 
 pytestmark = pytest.mark.compat
@@ -27,29 +24,9 @@ pytestmark = pytest.mark.compat
 ENCODINGS = ["json", "cbor", "bare"]
 
 
-@dataclass
-class Out:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-    def lines(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
-
-
 @pytest.fixture
-def cli(endpoint: str, tmp_path: Path) -> Callable[..., Out]:
-    env = {"RIVET_ENDPOINT": endpoint, **private_home(tmp_path)}
-
-    def run(*args: str, stdin: str = "") -> Out:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), env=env, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Out(code, out.getvalue(), err.getvalue())
-
-    return run
+def cli(endpoint: str, tmp_path: Path) -> Run:
+    return in_process({"RIVET_ENDPOINT": endpoint, **private_home(tmp_path)})
 
 
 def file_system(kind: tuple[str, str]) -> bool:
@@ -65,7 +42,7 @@ def older_than(kind: tuple[str, str], version: tuple[int, ...]) -> bool:
 # -- know the server --------------------------------------------------------------------------------------
 
 
-def test_ping_names_runtime_version_and_mode(cli: Callable[..., Out], server_kind: tuple[str, str]) -> None:
+def test_ping_names_runtime_version_and_mode(cli: Run, server_kind: tuple[str, str]) -> None:
     version, shape = server_kind
     r = cli("-o", "json", "ping")
     assert r.code == 0, r.err
@@ -82,7 +59,7 @@ def test_ping_names_runtime_version_and_mode(cli: Callable[..., Out], server_kin
         assert (info["runtime"], info["mode"]) == ("engine", "engine") and version in info["rivetkit"]
 
 
-def test_verbose_notes_the_server_once(cli: Callable[..., Out], key: str, server_kind: tuple[str, str]) -> None:
+def test_verbose_notes_the_server_once(cli: Run, key: str, server_kind: tuple[str, str]) -> None:
     r = cli("-v", "call", "counter", key, "getCount")
     assert r.code == 0, r.err
     notes = [line for line in r.err.splitlines() if "] server: " in line]
@@ -94,13 +71,13 @@ def test_verbose_notes_the_server_once(cli: Callable[..., Out], key: str, server
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_call_in_every_encoding(cli: Callable[..., Out], key: str, encoding: str) -> None:
+def test_call_in_every_encoding(cli: Run, key: str, encoding: str) -> None:
     assert cli("--encoding", encoding, "call", "counter", key, "increment", "5").json() == 5
     assert cli("--encoding", encoding, "call", "counter", key, "increment", "2").json() == 7
     assert cli("--encoding", encoding, "call", "counter", key, "getCount").json() == 7
 
 
-def test_compound_key_comma_key_and_by_id(cli: Callable[..., Out], key: str, server_kind: tuple[str, str]) -> None:
+def test_compound_key_comma_key_and_by_id(cli: Run, key: str, server_kind: tuple[str, str]) -> None:
     compound = json.dumps(["org", key])
     if file_system(server_kind) and older_than(server_kind, (2, 1)):
         # 2.0's REST API takes a key as one string, and a file-system server has no query URLs
@@ -116,7 +93,7 @@ def test_compound_key_comma_key_and_by_id(cli: Callable[..., Out], key: str, ser
     assert cli("call", "counter", comma, "getCount").json() == 3
 
 
-def test_errors_and_exit_codes(cli: Callable[..., Out], key: str) -> None:
+def test_errors_and_exit_codes(cli: Run, key: str) -> None:
     r = cli("call", "counter", key, "throwUserCode")
     assert r.code == 3 and "user.RATE_LIMITED: nope" in r.err and "Traceback" not in r.err
     r = cli("call", "counter", key, "noSuchAction")
@@ -133,7 +110,7 @@ def test_errors_and_exit_codes(cli: Callable[..., Out], key: str) -> None:
     assert doc["code"] == "custom_code" and doc["metadata"] == {"reason": "because", "n": 42}
 
 
-def test_get_create_input_and_duplicates(cli: Callable[..., Out], key: str) -> None:
+def test_get_create_input_and_duplicates(cli: Run, key: str) -> None:
     assert cli("get", "withInput", key).code == 4
     r = cli("create", "withInput", key, "--input", '{"x":1}')
     assert r.code == 0, r.err
@@ -147,7 +124,7 @@ def test_get_create_input_and_duplicates(cli: Callable[..., Out], key: str) -> N
     assert r.json() == {"mode": "y"}
 
 
-def test_destroy_and_sleep_or_a_clear_refusal(cli: Callable[..., Out], key: str, server_kind: tuple[str, str]) -> None:
+def test_destroy_and_sleep_or_a_clear_refusal(cli: Run, key: str, server_kind: tuple[str, str]) -> None:
     version, _ = server_kind
     assert cli("call", "counter", key, "increment").code == 0
     if file_system(server_kind):
@@ -165,9 +142,7 @@ def test_destroy_and_sleep_or_a_clear_refusal(cli: Callable[..., Out], key: str,
     assert cli("get", "counter", key).code == 4
 
 
-def test_actors_listing_describe_state_and_inspect_id(
-    cli: Callable[..., Out], key: str, server_kind: tuple[str, str]
-) -> None:
+def test_actors_listing_describe_state_and_inspect_id(cli: Run, key: str, server_kind: tuple[str, str]) -> None:
     assert cli("call", "counter", key, "increment", "4").json() == 4
     names = {row["name"] for row in cli("actors").json()}  # type: ignore[union-attr]
     assert {"counter", "chatRoom", "withInput"} <= names
@@ -191,7 +166,7 @@ def test_actors_listing_describe_state_and_inspect_id(
     assert isinstance(doc, dict) and doc["name"] == "counter" and doc["key"] == [key]
 
 
-def test_fan_out_over_keys(cli: Callable[..., Out], key: str) -> None:
+def test_fan_out_over_keys(cli: Run, key: str) -> None:
     keys = [f"{key}-{i}" for i in range(3)]
     r = cli("-o", "jsonl", "call", "counter", "--keys", ",".join(keys), "increment", "2")
     assert r.code == 0, r.err
@@ -200,7 +175,7 @@ def test_fan_out_over_keys(cli: Callable[..., Out], key: str) -> None:
     assert all(line["ok"] is True and line["output"] == 2 for line in lines)
 
 
-def test_watch_streams_events(cli: Callable[..., Out], key: str) -> None:
+def test_watch_streams_events(cli: Run, key: str) -> None:
     assert cli("call", "counter", key, "getCount").code == 0
 
     def later() -> None:
@@ -216,7 +191,7 @@ def test_watch_streams_events(cli: Callable[..., Out], key: str) -> None:
     assert [e["args"] for e in r.lines()] == [[1], [2], [3]]
 
 
-def test_connect_script_mode(cli: Callable[..., Out], key: str) -> None:
+def test_connect_script_mode(cli: Run, key: str) -> None:
     r = cli("connect", "counter", key, "--sub", "newCount", stdin="increment 2\nmultiEvent 2\ngetCount\nnoSuchAction\n")
     assert r.code == 3, r.err
     records = r.lines()
@@ -227,7 +202,7 @@ def test_connect_script_mode(cli: Callable[..., Out], key: str) -> None:
     assert len(errors) == 1
 
 
-def test_connection_params_accepted_and_refused(cli: Callable[..., Out], key: str) -> None:
+def test_connection_params_accepted_and_refused(cli: Run, key: str) -> None:
     r = cli("--param", "token=secret", "--param", "user=bob", "call", "secure", key, "whoami")
     assert r.code == 0, r.err
     assert r.json() == {"user": "bob", "visits": 1}
