@@ -348,16 +348,7 @@ class CompatServer:
             }
         )
         assert self.engine_log_path is not None
-        with open(self.engine_log_path, "ab") as log:
-            self._engine = subprocess.Popen(
-                [str(binary), "start"],
-                cwd=self.storage,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self._engine = _spawn([str(binary), "start"], cwd=self.storage, env=env, log_path=self.engine_log_path)
         while True:
             if self._engine.poll() is not None:
                 raise DevServerError(f"the engine exited with {self._engine.returncode}:\n{self.log_tail()}")
@@ -396,16 +387,7 @@ class CompatServer:
                 "PATH": f"{self.node_binary.parent}{os.pathsep}{env.get('PATH', '')}",
             }
         )
-        with open(self.log_path, "ab") as log:
-            self._node = subprocess.Popen(
-                [str(self.node_binary), "server.mjs"],
-                cwd=self.server_dir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self._node = _spawn([str(self.node_binary), "server.mjs"], cwd=self.server_dir, env=env, log_path=self.log_path)
 
     def actor_names(self) -> list[str]:
         body = _get_json(f"{self.endpoint}/actors/names?namespace=default")
@@ -476,3 +458,17 @@ class CompatServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _spawn(args: list[str], *, cwd: Path, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A server process in its own session (stopped with its group), its output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )

@@ -13,21 +13,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))
+from tests.compat.locks import platform_from_name as platform_in_name  # noqa: E402 (needs ROOT on the path)
+
 
 def platform_from_name(name: str) -> dict[str, list[str]]:
-    parts = name.rsplit("/", 1)[-1].split("-")
-    osname = next((p for p in parts if p in ("darwin", "linux", "win32", "freebsd", "android")), None)
-    cpu = next((p for p in parts if p in ("arm64", "x64", "arm", "ia32", "riscv64", "s390x", "ppc64")), None)
-    if osname is None or cpu is None:
-        raise SystemExit(f"{name}: not on the registry and no platform in its name")
-    out = {"os": [osname], "cpu": [cpu]}
-    libc = next((p for p in parts if p in ("musl", "gnu")), None)
-    if osname == "linux" and libc:
-        out["libc"] = ["glibc" if libc == "gnu" else "musl"]
-    return out
+    try:
+        return platform_in_name(name)
+    except ValueError:
+        raise SystemExit(f"{name}: not on the registry and no platform in its name") from None
 
 
-lock_path = Path(__file__).resolve().parents[3] / "rivetctl" / "example_server" / "package-lock.json"
+lock_path = ROOT / "rivetctl" / "example_server" / "package-lock.json"
 lock = json.loads(lock_path.read_text())
 packages = lock["packages"]
 added = 0
