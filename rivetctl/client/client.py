@@ -17,7 +17,7 @@ from rivetctl.errors import (
     UnknownActorNameError,
     UnsupportedError,
 )
-from rivetctl.protocol.server_info import ServerInfo, parse_version, server_info
+from rivetctl.protocol.server_info import ServerInfo, server_info
 from rivetctl.transport.http import HttpTransport, Tracer
 
 
@@ -142,11 +142,7 @@ class Client:
                 runners = await self.engine.list_named("runners")
             except RivetctlError:
                 envoys = runners = None
-        info = server_info(meta, envoys=envoys, runners=runners)
-        version = parse_version(info.version)
-        if info.shape == "file-system" and version is not None and version < (2, 1):
-            self.engine.one_element_keys = info.describe
-        return info
+        return server_info(meta, envoys=envoys, runners=runners)
 
     async def server_info_or_none(self) -> ServerInfo | None:
         """:meth:`server_info`, or ``None`` when the endpoint answers without saying what it is (no usable
@@ -219,13 +215,6 @@ class Client:
         if info.predates((2, 3)):
             return UnsupportedError(f"{info.describe} does not support {what} (a later RivetKit added it)")
         return exc
-
-    async def require(self, feature: str) -> None:
-        """Refuse, in one line naming the server, a feature this server does not offer (``destroy``,
-        ``sleep``, …; see :mod:`rivetctl.protocol.server_info`)."""
-        info = await self.server_info()
-        if info.lacks(feature):
-            raise UnsupportedError(info.unsupported_message(feature))
 
     async def aclose(self) -> None:
         await self.http.aclose()

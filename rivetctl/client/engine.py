@@ -11,9 +11,16 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from rivetctl.client.options import ClientOptions
-from rivetctl.errors import ActorExistsError, ActorNotFoundError, ProtocolError, UnsupportedError, actor_error
+from rivetctl.errors import (
+    ActorExistsError,
+    ActorNotFoundError,
+    ProtocolError,
+    RivetctlError,
+    UnsupportedError,
+    actor_error,
+)
 from rivetctl.protocol.query import engine_key_string, input_b64std, parse_engine_key
-from rivetctl.protocol.server_info import UNSUPPORTED_09
+from rivetctl.protocol.server_info import UNSUPPORTED_09, ServerInfo
 from rivetctl.transport.http import HttpResponse, HttpTransport
 
 MAX_REST_BODY = 2 * 1024 * 1024
@@ -111,25 +118,24 @@ class EngineApi:
     def __init__(self, transport: HttpTransport, options: ClientOptions) -> None:
         self._http = transport
         self.options = options
-        self.server_check: Callable[[], Awaitable[object]] | None = None
-        """Called before sending a key that only some servers read right (set by the client: it learns what
-        the server is, once)."""
-        self.one_element_keys: str | None = None
-        """Set to the server's description when its REST API takes a key as one string (RivetKit 2.0 in
-        file-system mode: ``key: [body.key]``): keys then travel unescaped, and only one-element keys exist."""
+        self.server_check: Callable[[], Awaitable[ServerInfo | None]] | None = None
+        """What the server is, asked before sending a key that only some servers read right (set by the
+        client: it learns it once)."""
 
     async def _key_text(self, key: list[str]) -> str:
-        """A key as the REST API takes it: the engine key string (``/`` separates elements)."""
-        if (len(key) != 1 or any("/" in part or "\\" in part for part in key)) and self.server_check is not None:
-            await self.server_check()
-        if self.one_element_keys is not None:
-            if len(key) != 1:
-                raise UnsupportedError(
-                    f"{self.one_element_keys} does not support keys of {len(key)} elements: its REST API takes "
-                    "a key as one string"
-                )
-            return key[0]
-        return engine_key_string(key)
+        """A key as the REST API takes it: the engine key string (``/`` separates elements), or the lone
+        element itself where the server takes a key as one string."""
+        if (len(key) == 1 and not any(ch in key[0] for ch in "/\\")) or self.server_check is None:
+            return engine_key_string(key)  # the same text either way
+        server = await self.server_check()
+        if server is None or not server.one_string_keys:
+            return engine_key_string(key)
+        if len(key) != 1:
+            raise UnsupportedError(
+                f"{server.describe} does not support keys of {len(key)} elements: its REST API takes a key as "
+                "one string"
+            )
+        return key[0]
 
     async def _call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
         query = {
@@ -170,8 +176,6 @@ class EngineApi:
     async def _looks_like_09(self) -> bool:
         """Whether the endpoint, which has no ``/metadata``, is a RivetKit 0.9 manager (its routes are under
         ``/registry/…``; its root names RivetKit or ActorCore)."""
-        from rivetctl.errors import RivetctlError
-
         try:
             resp = await self._http.request("GET", f"{self.options.endpoint}/")
         except RivetctlError:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from rivetctl.client.actions import ActionMethods
 from rivetctl.client.options import redact_url
-from rivetctl.errors import PayloadTooLargeError, ProtocolError, actor_error, actor_error_from
+from rivetctl.errors import PayloadTooLargeError, ProtocolError, RivetctlError, actor_error, actor_error_from
 from rivetctl.protocol import encoding as codec
 from rivetctl.protocol.messages import HttpActionRequest, HttpQueueSendRequest
 from rivetctl.protocol.query import (
@@ -141,8 +141,6 @@ class ActorHandle(ActionMethods):
         when the server has no query-URL gateway (RivetKit 2.2 in file-system mode takes the name for an id
         and finds nothing, 2.0 and 2.1 fail with an internal error: no query URL reaches an actor there, so
         nothing ran); ``None`` when the error stands (on an engine it may come from the action itself)."""
-        from rivetctl.errors import RivetctlError
-
         if route.by_id or not (
             getattr(error, "full_code", None) == "actor.not_found" or getattr(error, "code", None) == "internal_error"
         ):
@@ -211,13 +209,17 @@ class ActorHandle(ActionMethods):
         resp = await self._client.http.request(
             "POST", url, headers=self._headers(enc), content=payload, display_url=redact_url(url)
         )
-        if resp.status != 200 and (new_route := await self._reroute(route, self._error(resp, enc))) is not None:
+        if resp.status != 200:
+            error = self._error(resp, enc)
+            new_route = await self._reroute(route, error)
+            if new_route is None:
+                raise error
             url = new_route.url(path)
             resp = await self._client.http.request(
                 "POST", url, headers=self._headers(enc), content=payload, display_url=redact_url(url)
             )
-        if resp.status != 200:
-            raise self._error(resp, enc)
+            if resp.status != 200:
+                raise self._error(resp, enc)
         _expect_rivet_body(resp, enc, url)
         return codec.decode_http_queue_response(resp.body, enc)
 

@@ -22,7 +22,6 @@ Shape = Literal["engine", "runner-behind-engine", "file-system", "serverless", "
 
 OLDEST_SUPPORTED: Final = (2, 0)
 """rivetctl speaks RivetKit 2.x; 2.0.33 is the oldest release measured (reference §14)."""
-NEWEST_MEASURED: Final = "2.3.19"
 
 _FEATURES_MISSING: Final[dict[str, frozenset[str]]] = {
     "file-system": frozenset({"destroy", "sleep"}),
@@ -95,6 +94,13 @@ class ServerInfo:
 
     def lacks(self, feature: str) -> bool:
         return feature in _FEATURES_MISSING.get(self.shape, frozenset())
+
+    @property
+    def one_string_keys(self) -> bool:
+        """Whether its REST API takes a key as one string (RivetKit 2.0 in file-system mode: ``key:
+        [body.key]``): keys then travel unescaped, and only one-element keys exist."""
+        version = parse_version(self.version)
+        return self.shape == "file-system" and version is not None and version < (2, 1)
 
     def predates(self, version: tuple[int, ...]) -> bool:
         """Whether some RivetKit this endpoint runs is older than ``version`` (the inspector's HTTP routes

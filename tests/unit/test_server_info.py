@@ -109,3 +109,9 @@ def test_runner_without_a_version_is_taken_for_2_0() -> None:
     info = server_info(ENGINE_2319, envoys=[], runners=[runner_2033])
     assert info.shape == "runner-behind-engine" and info.rivetkit_versions == ("2.0",)
     assert info.describe == "Rivet Engine 2.3.19 with RivetKit 2.0 runners" and info.predates((2, 1))
+
+
+def test_only_2_0_file_system_servers_take_a_key_as_one_string() -> None:
+    assert server_info({**FILE_SYSTEM_221, "version": "2.0.33"}).one_string_keys
+    assert not server_info(FILE_SYSTEM_221).one_string_keys
+    assert not server_info(ENGINE_2319, envoys=[], runners=[{"metadata": {}}]).one_string_keys
